@@ -1,0 +1,148 @@
+//! Command-line types. Only this file knows clap; it converts to plain settings structs.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nvctk::doctor;
+use nvctk::output::ColorChoice;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nvctk",
+    version,
+    about = "Make Linux and WSL2 hosts ready for GPU containers with the NVIDIA Container Toolkit, and prove it",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// When to use colour: auto follows the terminal, NO_COLOR and CLICOLOR_FORCE
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+    /// Show details and skipped checks
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Show only problems
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect this host (or a snapshot) and explain what stops GPU containers
+    Doctor(DoctorArgs),
+    /// Record what doctor reads, redacted, to attach to a bug report
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+    /// Print the long explanation and fix for one check id
+    Explain {
+        /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
+        id: Option<String>,
+        /// List every check id
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HostArgs {
+    /// Inspect a host whose / is mounted at DIR (e.g. /host in a Kubernetes pod)
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Seconds each probe may take before it is reported as hung
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        env = "NVCTK_TIMEOUT"
+    )]
+    pub timeout: f64,
+    /// Load NVML from this file instead of libnvidia-ml.so.1
+    #[arg(long, value_name = "PATH", env = "NVCTK_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+    /// Replay a snapshot (folder or .tar.gz) instead of inspecting this host
+    #[arg(long, value_name = "PATH", conflicts_with = "root")]
+    pub snapshot: Option<PathBuf>,
+    /// Also judge the driver against this CUDA version, e.g. 12.8
+    #[arg(long, value_name = "X.Y")]
+    pub cuda: Option<String>,
+    /// Also judge the driver against this local image's NVIDIA_REQUIRE_CUDA
+    #[arg(long, value_name = "REF", conflicts_with = "cuda")]
+    pub image: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+    /// Exit 1 on warnings too
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OutFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotCmd {
+    /// Save this host's facts as a snapshot folder, or a .tar.gz when PATH ends in .tar.gz
+    Save {
+        path: PathBuf,
+        #[command(flatten)]
+        host: HostArgs,
+        /// A note stored in the snapshot (what you were trying to do)
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+impl From<Color> for ColorChoice {
+    fn from(c: Color) -> Self {
+        match c {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        }
+    }
+}
+
+pub fn deadline(secs: f64) -> Result<Duration, String> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
+        return Err(format!(
+            "--timeout {secs} must be between 0 and 600 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl DoctorArgs {
+    pub fn settings(&self, verbose: bool, quiet: bool) -> Result<doctor::Settings, String> {
+        Ok(doctor::Settings {
+            snapshot: self.snapshot.clone(),
+            root: self.host.root.clone(),
+            deadline: deadline(self.host.timeout)?,
+            nvml_lib: self.host.nvml_lib.clone(),
+            cuda: self.cuda.clone(),
+            image: self.image.clone(),
+            format: match self.format {
+                OutFormat::Human => doctor::Format::Human,
+                OutFormat::Json => doctor::Format::Json,
+            },
+            strict: self.strict,
+            human: nvctk::report::human::Options { verbose, quiet },
+        })
+    }
+}
