@@ -164,31 +164,42 @@ const DROPIN_DIRS: [&str; 3] = [
     "/etc/systemd/system/docker.service.d",
 ];
 
-/// The running dockerd's argv, found through /proc.
-fn running_dockerd(host: &Host) -> Option<Vec<String>> {
+/// The running dockerd's argv, found through /proc. With several engines on one host the
+/// one serving our endpoint wins (matched on its -H flag).
+fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
     let fs = &host.fs;
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
     for pid in fs.list_quiet("/proc") {
         if !pid.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
-        if fs
-            .read_quiet(&format!("/proc/{pid}/comm"))
-            .as_deref()
-            .map(str::trim)
-            == Some("dockerd")
-        {
-            let raw = fs.read_bytes(&format!("/proc/{pid}/cmdline"))?;
-            // Keep it in a snapshot too.
-            let _ = fs.read(&format!("/proc/{pid}/comm"));
-            return Some(
-                raw.split(|b| *b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect(),
-            );
+        if fs.read_quiet(&format!("/proc/{pid}/comm")).as_deref().map(str::trim) != Some("dockerd") {
+            continue;
         }
+        let Some(raw) = fs.read_quiet(&format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let argv: Vec<String> = raw.split('\0').filter(|a| !a.is_empty()).map(str::to_string).collect();
+        found.push((pid, argv));
     }
-    None
+    let serves = |argv: &[String]| {
+        dockerd_flags(argv, "")
+            .iter()
+            .any(|f| f.directive.as_deref() == Some("hosts") && f.flag.ends_with(endpoint))
+    };
+    let default_socket = endpoint == "unix:///var/run/docker.sock";
+    let pick = found
+        .iter()
+        .find(|(_, a)| serves(a))
+        .or_else(|| {
+            found.iter().find(|(_, a)| {
+                default_socket && !dockerd_flags(a, "").iter().any(|f| f.directive.as_deref() == Some("hosts") && !f.flag.contains("fd://"))
+            })
+        })?;
+    // Record the chosen process in a snapshot (the scan itself stays out of it).
+    let _ = fs.read(&format!("/proc/{}/comm", pick.0));
+    let _ = fs.read(&format!("/proc/{}/cmdline", pick.0));
+    Some(pick.1.clone())
 }
 
 pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
@@ -268,7 +279,7 @@ pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
     if let Some((cmd, src)) = effective_exec_start(&files) {
         d.dockerd_flags = dockerd_flags(&split_words(&cmd), &src);
     }
-    if let Some(argv) = running_dockerd(host) {
+    if let Some(argv) = running_dockerd(host, &endpoint.url) {
         let running = dockerd_flags(&argv, "running dockerd");
         if !running.is_empty() || d.dockerd_flags.is_empty() {
             d.dockerd_flags = running;
