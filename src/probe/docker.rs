@@ -173,13 +173,22 @@ fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
         if !pid.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
-        if fs.read_quiet(&format!("/proc/{pid}/comm")).as_deref().map(str::trim) != Some("dockerd") {
+        if fs
+            .read_quiet(&format!("/proc/{pid}/comm"))
+            .as_deref()
+            .map(str::trim)
+            != Some("dockerd")
+        {
             continue;
         }
         let Some(raw) = fs.read_quiet(&format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        let argv: Vec<String> = raw.split('\0').filter(|a| !a.is_empty()).map(str::to_string).collect();
+        let argv: Vec<String> = raw
+            .split('\0')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
         found.push((pid, argv));
     }
     let serves = |argv: &[String]| {
@@ -188,14 +197,14 @@ fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
             .any(|f| f.directive.as_deref() == Some("hosts") && f.flag.ends_with(endpoint))
     };
     let default_socket = endpoint == "unix:///var/run/docker.sock";
-    let pick = found
-        .iter()
-        .find(|(_, a)| serves(a))
-        .or_else(|| {
-            found.iter().find(|(_, a)| {
-                default_socket && !dockerd_flags(a, "").iter().any(|f| f.directive.as_deref() == Some("hosts") && !f.flag.contains("fd://"))
-            })
-        })?;
+    let pick = found.iter().find(|(_, a)| serves(a)).or_else(|| {
+        found.iter().find(|(_, a)| {
+            default_socket
+                && !dockerd_flags(a, "")
+                    .iter()
+                    .any(|f| f.directive.as_deref() == Some("hosts") && !f.flag.contains("fd://"))
+        })
+    })?;
     // Record the chosen process in a snapshot (the scan itself stays out of it).
     let _ = fs.read(&format!("/proc/{}/comm", pick.0));
     let _ = fs.read(&format!("/proc/{}/cmdline", pick.0));
