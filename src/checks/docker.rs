@@ -75,8 +75,8 @@ fn presence(f: &Facts) -> (Finding, Finding) {
             let installed = Finding::ok(
                 "docker.not-installed",
                 match &f.docker.client_version {
-                    Some(v) => format!("Docker CLI {v}"),
-                    None => "Docker engine endpoint configured".into(),
+                    Some(v) => format!("Docker CLI {v} installed"),
+                    None => "Docker is installed".into(),
                 },
             );
             let (summary, text, cmds): (String, String, Vec<String>) = match kind {

@@ -64,19 +64,18 @@ fn kernel(f: &Facts, req: &Requirements) -> Finding {
         return Finding::skip(id, "kernel version unknown (no /proc/sys/kernel/osrelease)");
     };
     let min = &req.docker.kernel_min.value;
-    // NVIDIA writes "> 3.10" yet supported CentOS 7 and RHEL 7 on their 3.10.0-* kernels,
-    // so only kernels below the 3.10 line fail.
-    match Version::parse(release) {
-        Some(v) if v.lt(min) => Finding::fire(
+    // NVIDIA asks for a kernel newer than 3.10. Only the series counts: 3.10.0-1160.el7 is
+    // still 3.10, the distro's build suffix does not make it newer.
+    let series = |v: &Version| (v.major(), v.minor());
+    match (Version::parse(release), Version::parse(min)) {
+        (Some(v), Some(m)) if series(&v) <= series(&m) => Finding::fire(
             id,
-            format!("kernel {release} is too old; the toolkit needs kernel {min} or newer"),
+            format!("kernel {release} is too old; the toolkit needs a kernel newer than {min}"),
         )
-        .fix(
-            "Upgrade to a distribution release with a newer kernel.",
-            Vec::<String>::new(),
-        ),
-        Some(_) => Finding::ok(id, format!("kernel {release}")),
-        None => Finding::skip(id, format!("cannot read kernel version `{release}`")),
+        .detail("Current toolkit releases no longer support distributions on 3.10 kernels (RHEL/CentOS 7).")
+        .fix("Upgrade to a supported distribution release with a newer kernel.", Vec::<String>::new()),
+        (Some(_), _) => Finding::ok(id, format!("kernel {release}")),
+        (None, _) => Finding::skip(id, format!("cannot read kernel version `{release}`")),
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CmdOutput {
@@ -62,17 +62,22 @@ pub fn run_with_deadline(argv: &[&str], deadline: Duration) -> Result<CmdOutput,
     // Pipes are drained on their own threads so a chatty child can't block on a full pipe.
     let out = child.stdout.take().map(drain);
     let err = child.stderr.take().map(drain);
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(CmdError::Timeout(deadline));
+    // Waiting happens on its own thread so the answer arrives the moment the child exits;
+    // on timeout the child is killed by pid and the waiter thread reaps it.
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = match rx.recv_timeout(deadline) {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => return Err(CmdError::Failed(e.to_string())),
+        Err(_) => {
+            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(CmdError::Failed(e.to_string())),
+            return Err(CmdError::Timeout(deadline));
         }
     };
     let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
@@ -129,6 +134,7 @@ impl<C: Commands> Commands for RecordingCommands<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn runs_and_captures_output() {

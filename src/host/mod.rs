@@ -93,11 +93,12 @@ impl Host {
     }
 
     pub fn live_resources() -> Resources {
+        // Only what doctor uses: total memory and free space (no CPU, I/O or disk-kind scans).
         let memory_total_bytes = sysinfo::System::new().ok().map(|mut sys| {
-            sys.refresh_memory();
+            sys.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
             sys.total_memory()
         });
-        let disks = sysinfo::Disks::new_with_refreshed_list().ok();
+        let disks = sysinfo::Disks::new_with_refreshed_list_specifics(sysinfo::DiskRefreshKind::nothing().with_storage()).ok();
         Resources {
             memory_total_bytes,
             disks: disks

@@ -231,7 +231,7 @@ pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
             host.commands
                 .run("docker-client", &["docker", "--version"])
                 .ok()
-                .filter(|o| o.status == Some(0))
+                // `docker version` prints the client even when the engine is down (exit 1).
                 .and_then(|o| parse_client_version(&o.stdout))
         });
         let image_cuda = image.map(|r| s.spawn(move || image_require_cuda(host, r)));

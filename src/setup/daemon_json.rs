@@ -154,23 +154,18 @@ pub fn runtime_paths_match(a: &str, b: &str) -> bool {
 
 /// Plans `op` against the current file contents (empty for an absent file).
 pub fn plan(original: &[u8], op: &Op) -> Result<Plan, EditError> {
-    let has_bom = original.starts_with(BOM);
     let body = strip_bom(original);
     let s = utf8(body)?;
     let mut actions = Vec::new();
 
-    if s.trim_matches(is_json_ws).is_empty() {
-        return match op {
+    let (text, edits) = if s.trim_matches(is_json_ws).is_empty() {
+        match op {
             Op::Remove { runtime_name, .. } => {
                 actions.push(format!(
                     "daemon.json is empty: no runtime {} to remove",
                     quote(runtime_name)
                 ));
-                Ok(Plan {
-                    new_text: original.to_vec(),
-                    changed: false,
-                    actions,
-                })
+                return Ok(unchanged(original, actions));
             }
             Op::Add(want) => {
                 // Plan against an empty object, so a fresh file goes through
@@ -180,50 +175,44 @@ pub fn plan(original: &[u8], op: &Op) -> Result<Plan, EditError> {
                 actions.push("start a new daemon.json".to_string());
                 let doc = parse(&seed).map_err(|f| f.into_error(&seed))?;
                 let edits = plan_add(&doc, want, &mut actions).map_err(|f| f.into_error(&seed))?;
-                let text = apply(&seed, edits).map_err(|f| f.into_error(&seed))?;
-                let mut new_text = Vec::with_capacity(text.len() + 3);
-                if has_bom {
-                    new_text.extend_from_slice(BOM);
-                }
-                new_text.extend_from_slice(text.as_bytes());
-                let changed = new_text != original;
-                Ok(Plan {
-                    new_text,
-                    changed,
-                    actions,
-                })
+                (seed, edits)
             }
-        };
-    }
+        }
+    } else {
+        let doc = parse(s).map_err(|f| f.into_error(s))?;
+        let edits = match op {
+            Op::Add(want) => plan_add(&doc, want, &mut actions),
+            Op::Remove {
+                runtime_name,
+                reset_default,
+            } => plan_remove(&doc, runtime_name, *reset_default, &mut actions),
+        }
+        .map_err(|f| f.into_error(s))?;
+        if edits.is_empty() {
+            return Ok(unchanged(original, actions));
+        }
+        (s.to_string(), edits)
+    };
 
-    let doc = parse(s).map_err(|f| f.into_error(s))?;
-    let edits = match op {
-        Op::Add(want) => plan_add(&doc, want, &mut actions),
-        Op::Remove {
-            runtime_name,
-            reset_default,
-        } => plan_remove(&doc, runtime_name, *reset_default, &mut actions),
-    }
-    .map_err(|f| f.into_error(s))?;
-    if edits.is_empty() {
-        return Ok(Plan {
-            new_text: original.to_vec(),
-            changed: false,
-            actions,
-        });
-    }
-    let text = apply(s, edits).map_err(|f| f.into_error(s))?;
-    let mut new_text = Vec::with_capacity(text.len() + 3);
-    if has_bom {
+    let edited = apply(&text, edits).map_err(|f| f.into_error(&text))?;
+    let mut new_text = Vec::with_capacity(edited.len() + BOM.len());
+    if original.starts_with(BOM) {
         new_text.extend_from_slice(BOM);
     }
-    new_text.extend_from_slice(text.as_bytes());
-    let changed = new_text != original;
+    new_text.extend_from_slice(edited.as_bytes());
     Ok(Plan {
+        changed: new_text != original,
         new_text,
-        changed,
         actions,
     })
+}
+
+fn unchanged(original: &[u8], actions: Vec<String>) -> Plan {
+    Plan {
+        new_text: original.to_vec(),
+        changed: false,
+        actions,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -942,9 +931,8 @@ impl<'a> Doc<'a> {
             }
             found = Some(i);
         }
-        if let Some(m) = found.and_then(|f| members.get(f))
-            && m.key != name
-        {
+        let case_variant = found.and_then(|f| members.get(f)).filter(|m| m.key != name);
+        if let Some(m) = case_variant {
             return Err(Fail::new(
                 m.key_start,
                 EditErrorKind::KeyCase,
@@ -1043,11 +1031,10 @@ impl<'a> Doc<'a> {
 
     /// The separator between members of a one-line object.
     fn compact_sep(&self, obj: usize, colon: &str) -> String {
-        if let Ok(members) = self.members(obj)
-            && let (Some(a), Some(b)) = (members.first(), members.get(1))
-            && let Ok(v) = self.node(a.value)
-        {
-            let between = self.slice(v.end, b.key_start);
+        let members = self.members(obj).unwrap_or_default();
+        if let (Some(a), Some(b)) = (members.first(), members.get(1)) {
+            let end = self.node(a.value).map_or(0, |v| v.end);
+            let between = self.slice(end, b.key_start);
             if !between.contains('\n') && between.contains(',') {
                 return between.to_string();
             }
