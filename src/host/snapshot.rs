@@ -214,7 +214,7 @@ pub fn save(opts: &super::LiveOptions, dest: &Path, note: &str) -> Result<usize,
                     .map_err(|e| SnapshotError(format!("cannot create {}: {e}", p.display())))?;
             }
             super::fs::Access::Exists => {
-                if full.is_dir() && !path.starts_with("/dev/") {
+                if full.is_dir() {
                     let p = dir.join(&rel);
                     std::fs::create_dir_all(&p).map_err(|e| {
                         SnapshotError(format!("cannot create {}: {e}", p.display()))

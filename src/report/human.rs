@@ -74,7 +74,7 @@ pub fn render(facts: &Facts, findings: &[Finding], opts: Options) -> String {
                 Status::Error | Status::Warn => {
                     format!("{} {}", f.summary, format!("({})", f.id).dimmed())
                 }
-                Status::Skip => f.summary.dimmed().to_string(),
+                Status::Skip => format!("{} ({})", f.summary, f.id).dimmed().to_string(),
                 _ if opts.verbose => format!("{} {}", f.summary, format!("({})", f.id).dimmed()),
                 _ => f.summary.clone(),
             };
