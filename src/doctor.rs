@@ -78,6 +78,14 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
             ));
         }
     }
+    if let Some(i) = &s.image {
+        if i.trim().is_empty() || i.contains("..") {
+            return Err(format!("`--image {i}` is not an image reference"));
+        }
+    }
+    if s.snapshot.is_none() && !s.root.is_dir() {
+        return Err(format!("--root {} is not a folder", s.root.display()));
+    }
     let (facts, source) = match &s.snapshot {
         Some(path) => {
             let opened = snapshot::open(path).map_err(|e| e.to_string())?;
@@ -88,6 +96,17 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
             (probe::gather(&host, &s.request()), "live")
         }
     };
+    // A question the user asked that cannot be answered is nvctk's failure, not a skip.
+    if let (Some(image), Some(p)) = (&s.image, &facts.docker.image_require_cuda) {
+        if let Some(msg) = p.err_message() {
+            let hint = if p.err_kind() == Some("not-found") {
+                format!("\nhint: the image must be present locally: docker pull {image}")
+            } else {
+                String::new()
+            };
+            return Err(format!("cannot read image {image}: {msg}{hint}"));
+        }
+    }
     let findings = checks::run_all(&facts, Requirements::get());
     Ok(Outcome {
         facts,

@@ -25,7 +25,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Doctor(args) => {
             let settings = args.settings(cli.verbose, cli.quiet)?;
             let outcome = nvctk::doctor::run(&settings)?;
-            output::print(&nvctk::doctor::render(&settings, &outcome));
+            output::print(&nvctk::doctor::render(&settings, &outcome))?;
             Ok(nvctk::doctor::exit_code(&settings, &outcome))
         }
         Command::Snapshot(SnapshotCmd::Save { path, host, note }) => {
@@ -67,13 +67,13 @@ fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
                 c.title
             ));
         }
-        output::print(&s);
+        output::print(&s)?;
         return Ok(0);
     }
     let id = id.unwrap_or_default();
     match (catalog::get(&id), catalog::doc(&id)) {
         (Some(_), Some(doc)) => {
-            output::print(doc);
+            output::print(doc)?;
             Ok(0)
         }
         (Some(c), None) => {
@@ -82,7 +82,7 @@ fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
                 c.id,
                 c.title,
                 c.severity.as_str()
-            ));
+            ))?;
             Ok(0)
         }
         (None, _) => {

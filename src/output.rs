@@ -34,8 +34,13 @@ pub fn apply_color(choice: ColorChoice) {
     colored::control::set_override(decide_color(choice));
 }
 
-/// Writes to stdout; a reader that went away (`nvctk doctor | head -1`) is not an error.
-pub fn print(text: &str) {
+/// Writes to stdout; a reader that went away (`nvctk doctor | head -1`) is not an error,
+/// any other write failure (a full disk) is.
+pub fn print(text: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write the report: {e}")),
+    }
 }

@@ -36,8 +36,9 @@ impl Redactor {
     }
 }
 
+/// Characters that continue a name: `vm` must not match inside `open-vm-tools`.
 fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
 /// Replaces `word` where it is not part of a longer identifier.
@@ -65,8 +66,11 @@ pub fn redact_ipv4(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
+    // Package versions such as 2.0.10.4+dfsg or 1.2.3.4~rc continue past the quad.
     let boundary = |c: Option<&u8>| {
-        !c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-' || *c == b'_')
+        !c.is_some_and(|c| {
+            c.is_ascii_alphanumeric() || matches!(*c, b'.' | b'-' | b'_' | b'+' | b'~')
+        })
     };
     while i < b.len() {
         if b[i].is_ascii_digit() && (i == 0 || boundary(b.get(i - 1))) {
@@ -148,6 +152,10 @@ mod tests {
         assert_eq!(redact_ipv4("127.0.0.1:5000"), "127.0.0.1:5000");
         assert_eq!(redact_ipv4("999.1.1.1"), "999.1.1.1");
         assert_eq!(redact_ipv4("héllo 8.8.8.8"), "héllo 192.0.2.0");
+        assert_eq!(
+            redact_ipv4("ebtables (<< 2.0.10.4+dfsg)"),
+            "ebtables (<< 2.0.10.4+dfsg)"
+        );
     }
 
     #[test]

@@ -10,7 +10,11 @@ fn every_fixture_fires_exactly_its_expected_ids() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut failures = Vec::new();
     let mut seen = 0;
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let exp_path = dir.join("expected.json");
@@ -18,12 +22,22 @@ fn every_fixture_fires_exactly_its_expected_ids() {
             continue;
         }
         seen += 1;
-        let exp: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap()).unwrap();
+        let exp: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&exp_path).unwrap()).unwrap();
         let args: Vec<String> = exp["args"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        let (code, v, out) = run_json(nvctk().args(["doctor", "--format", "json", "--snapshot"]).arg(&dir).args(&args));
+        let (code, v, out) = run_json(
+            nvctk()
+                .args(["doctor", "--format", "json", "--snapshot"])
+                .arg(&dir)
+                .args(&args),
+        );
         let mut want: Vec<String> = exp["fire"]
             .as_array()
             .unwrap()
@@ -34,13 +48,25 @@ fn every_fixture_fires_exactly_its_expected_ids() {
         let got = fired(&v);
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         if got != want || Some(code as i64) != exp["exit"].as_i64() {
-            failures.push(format!("{name}: fired {got:?} exit {code}, expected {want:?} exit {}", exp["exit"]));
+            failures.push(format!(
+                "{name}: fired {got:?} exit {code}, expected {want:?} exit {}",
+                exp["exit"]
+            ));
         }
-        assert!(out.stderr.is_empty(), "{name}: stderr {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{name}: stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(v["source"], "snapshot");
     }
     assert!(seen >= 36, "only {seen} fixtures found");
-    assert!(failures.is_empty(), "{} fixture(s) disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every case in ../shared/cases has a fixture, and every catalog id that can warn or
@@ -59,11 +85,21 @@ fn fixtures_cover_every_case_and_check() {
             }
         }
         if e.path().join("expected.json").exists() {
-            assert!(e.path().join("README.md").exists(), "{} has no README", e.path().display());
+            assert!(
+                e.path().join("README.md").exists(),
+                "{} has no README",
+                e.path().display()
+            );
         }
     }
-    for case in ["C01", "C02", "C03", "C04", "C05", "C06", "C07", "C08", "C09", "C10", "C11", "C12", "C13", "C14", "H01", "H02"] {
-        assert!(names.iter().any(|n| n.starts_with(case)), "no fixture for case {case}");
+    for case in [
+        "C01", "C02", "C03", "C04", "C05", "C06", "C07", "C08", "C09", "C10", "C11", "C12", "C13",
+        "C14", "H01", "H02",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(case)),
+            "no fixture for case {case}"
+        );
     }
     let out = nvctk().args(["explain", "--list"]).output().unwrap();
     for line in String::from_utf8_lossy(&out.stdout).lines() {

@@ -6,7 +6,9 @@ use common::*;
 use std::path::Path;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -27,7 +29,13 @@ fn statuses(v: &serde_json::Value) -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["id"].to_string(), c["status"].to_string(), c["summary"].to_string()))
+        .map(|c| {
+            (
+                c["id"].to_string(),
+                c["status"].to_string(),
+                c["summary"].to_string(),
+            )
+        })
         .collect()
 }
 
@@ -45,7 +53,11 @@ fn saving_then_replaying_gives_the_same_findings() {
     );
     let live = |extra: &[&str]| {
         let mut c = nvctk();
-        c.args(["doctor", "--format", "json", "--root"]).arg(&host).arg("--nvml-lib").arg(&lib).args(extra);
+        c.args(["doctor", "--format", "json", "--root"])
+            .arg(&host)
+            .arg("--nvml-lib")
+            .arg(&lib)
+            .args(extra);
         run_json(&mut c).1
     };
     let before = live(&[]);
@@ -60,8 +72,16 @@ fn saving_then_replaying_gives_the_same_findings() {
             .arg(&lib)
             .output()
             .unwrap();
-        assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
-        let (_, replay, _) = run_json(nvctk().args(["doctor", "--format", "json", "--snapshot"]).arg(&out));
+        assert!(
+            saved.status.success(),
+            "{}",
+            String::from_utf8_lossy(&saved.stderr)
+        );
+        let (_, replay, _) = run_json(
+            nvctk()
+                .args(["doctor", "--format", "json", "--snapshot"])
+                .arg(&out),
+        );
         assert_eq!(replay["source"], "snapshot");
         assert_eq!(statuses(&before), statuses(&replay), "{dest}");
         assert_eq!(before["host"], replay["host"], "{dest}");
@@ -80,15 +100,29 @@ fn saving_then_replaying_gives_the_same_findings() {
 fn a_live_snapshot_of_this_machine_is_redacted() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("live");
-    let saved = nvctk().args(["snapshot", "save"]).arg(&out).output().unwrap();
-    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let saved = nvctk()
+        .args(["snapshot", "save"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
     let mut leaks = Vec::new();
     fn walk(p: &Path, needle: &str, leaks: &mut Vec<String>) {
         for e in std::fs::read_dir(p).unwrap().filter_map(|e| e.ok()) {
             if e.path().is_dir() {
                 walk(&e.path(), needle, leaks);
-            } else if std::fs::read_to_string(e.path()).unwrap_or_default().contains(needle) {
+            } else if std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .contains(needle)
+            {
                 leaks.push(e.path().display().to_string());
             }
         }
@@ -96,9 +130,16 @@ fn a_live_snapshot_of_this_machine_is_redacted() {
     if hostname.len() > 2 && hostname != "localhost" {
         walk(&out, &hostname, &mut leaks);
     }
-    assert!(leaks.is_empty(), "host name {hostname} leaked into {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "host name {hostname} leaked into {leaks:?}"
+    );
     // And it replays.
-    let (_, v, _) = run_json(nvctk().args(["doctor", "--format", "json", "--snapshot"]).arg(&out));
+    let (_, v, _) = run_json(
+        nvctk()
+            .args(["doctor", "--format", "json", "--snapshot"])
+            .arg(&out),
+    );
     assert_eq!(v["checks"].as_array().unwrap().len(), 38);
 }
 
@@ -107,22 +148,39 @@ fn broken_snapshots_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let out = nvctk().args(["doctor", "--snapshot"]).arg(&empty).output().unwrap();
+    let out = nvctk()
+        .args(["doctor", "--snapshot"])
+        .arg(&empty)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is it an nvctk snapshot?"));
     std::fs::write(empty.join("nvctk-snapshot.json"), r#"{"format": 2}"#).unwrap();
-    let out = nvctk().args(["doctor", "--snapshot"]).arg(&empty).output().unwrap();
+    let out = nvctk()
+        .args(["doctor", "--snapshot"])
+        .arg(&empty)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("snapshot format 2 is newer"));
     let bad_tar = tmp.path().join("bad.tar.gz");
     std::fs::write(&bad_tar, b"not a tarball").unwrap();
-    let out = nvctk().args(["doctor", "--snapshot"]).arg(&bad_tar).output().unwrap();
+    let out = nvctk()
+        .args(["doctor", "--snapshot"])
+        .arg(&bad_tar)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a .tar.gz snapshot"));
 }
 
 fn human(name: &str, extra: &[&str]) -> String {
-    let out = nvctk().args(["doctor", "--snapshot"]).arg(fixture(name)).args(extra).output().unwrap();
+    let out = nvctk()
+        .args(["doctor", "--snapshot"])
+        .arg(fixture(name))
+        .args(extra)
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -130,13 +188,20 @@ fn human(name: &str, extra: &[&str]) -> String {
 fn pinned_human_output() {
     insta::assert_snapshot!("h01_human", human("H01-healthy-native", &[]));
     insta::assert_snapshot!("c03_human", human("C03-wsl2-daemon-json-not-applied", &[]));
-    insta::assert_snapshot!("c04_human_quiet", human("C04-daemon-json-missing-comma", &["-q"]));
+    insta::assert_snapshot!(
+        "c04_human_quiet",
+        human("C04-daemon-json-missing-comma", &["-q"])
+    );
     insta::assert_snapshot!("c02_human_verbose", human("C02-no-nvidia-gpu", &["-v"]));
 }
 
 #[test]
 fn pinned_json_output() {
-    let (_, mut v, _) = run_json(nvctk().args(["doctor", "--format", "json", "--cuda", "12.8", "--snapshot"]).arg(fixture("C09-driver-too-old-for-cuda")));
+    let (_, mut v, _) = run_json(
+        nvctk()
+            .args(["doctor", "--format", "json", "--cuda", "12.8", "--snapshot"])
+            .arg(fixture("C09-driver-too-old-for-cuda")),
+    );
     v["nvctk_version"] = serde_json::json!("[version]");
     insta::assert_json_snapshot!("c09_json", v);
 }

@@ -197,7 +197,10 @@ fn versions(f: &Facts, req: &Requirements) -> Vec<Finding> {
             ["docker version"],
         )
     } else {
-        Finding::ok("docker.too-old", format!("engine {raw}"))
+        Finding::ok(
+            "docker.too-old",
+            format!("engine {raw} is new enough ({min}+)"),
+        )
     };
     let gpus_flag = if v.lt(gpus) {
         Finding::fire(
@@ -225,7 +228,7 @@ fn versions(f: &Facts, req: &Requirements) -> Vec<Finding> {
             format!("docker CLI {c} is older than {client_min} and does not know `--gpus`, although the engine ({raw}) does"),
         )
         .fix("Upgrade the docker CLI package to match the engine.", ["docker version"]),
-        Some(c) => Finding::ok("docker.client-too-old", format!("docker CLI {c}")),
+        Some(_) => Finding::ok("docker.client-too-old", format!("the docker CLI supports --gpus ({client_min}+)")),
     };
     vec![too_old, gpus_flag, client]
 }
@@ -290,6 +293,25 @@ fn daemon_json_not_applied(f: &Facts) -> Finding {
             gaps.push(format!(
                 "runtime \"{name}\" is declared but the engine does not have it"
             ));
+            continue;
+        }
+        let file_path = file
+            .get("runtimes")
+            .and_then(|r| r.get(&name))
+            .and_then(|r| r.get("path"))
+            .and_then(|p| p.as_str());
+        let engine_path = e
+            .info
+            .get("Runtimes")
+            .and_then(|r| r.get(&name))
+            .and_then(|r| r.get("path"))
+            .and_then(|p| p.as_str());
+        if let (Some(want), Some(have)) = (file_path, engine_path) {
+            if want != have {
+                gaps.push(format!(
+                    "runtime \"{name}\" has path `{want}` in the file but `{have}` in the engine"
+                ));
+            }
         }
     }
     let engine_default = e

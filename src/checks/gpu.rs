@@ -104,8 +104,12 @@ fn wsl2(f: &Facts, req: &Requirements, out: &mut Vec<Finding>) {
 
 fn native(f: &Facts, req: &Requirements, out: &mut Vec<Finding>) {
     let pci_nvidia = f.gpu.pci.iter().any(|p| p.vendor == "0x10de");
-    let loaded =
-        f.gpu.module_nvidia || f.gpu.kernel_module_version.is_some() || nvml_ok(f).is_some();
+    // NVML hanging is itself a sign of a (wedged) driver, not of a missing GPU.
+    let nvml_hung = f.nvml.as_ref().and_then(|n| n.err_kind()) == Some("timeout");
+    let loaded = f.gpu.module_nvidia
+        || f.gpu.kernel_module_version.is_some()
+        || nvml_ok(f).is_some()
+        || nvml_hung;
     let intended = !f.gpu.driver_packages.is_empty() || !f.gpu.user_lib_versions.is_empty();
     // With PCI facts we know; without them, installed driver packages say a GPU is expected.
     let present = pci_nvidia
@@ -374,7 +378,9 @@ fn versions(f: &Facts, req: &Requirements) -> Vec<Finding> {
                     ),
                 ];
             };
-            if crate::version::compare(&w.version, max) == Some(std::cmp::Ordering::Greater) {
+            // CUDA compatibility is per major.minor: 12.4.1 runs where 12.4 runs.
+            let series = |v: &str| Version::parse(v).map(|v| (v.major(), v.minor()));
+            if series(&w.version) > series(max) {
                 let need = req.min_driver_for_cuda(&w.version);
                 let mut finding = Finding::fire(
                     id,

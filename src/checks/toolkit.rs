@@ -104,11 +104,15 @@ fn vulnerable(f: &Facts, req: &Requirements) -> Finding {
             if open.len() == 1 { "" } else { "s" }
         ),
     );
-    for r in &open {
+    for r in open.iter().take(3) {
         finding = finding.detail(format!(
             "{} ({}, fixed in {}): {}",
             r.cve, r.severity, r.fixed_in, r.summary
         ));
+    }
+    if open.len() > 3 {
+        let rest: Vec<&str> = open[3..].iter().map(|r| r.cve.as_str()).collect();
+        finding = finding.detail(format!("Also: {}.", rest.join(", ")));
     }
     finding.fix(
         "Upgrade the toolkit packages, then restart the engine.",

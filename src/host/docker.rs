@@ -90,16 +90,21 @@ pub fn resolve_endpoint(fs: &FsRoot, env: &BTreeMap<String, String>) -> Endpoint
         let meta = fs
             .read(&format!("{config_dir}/contexts/meta/{hex}/meta.json"))
             .and_then(|t| serde_json::from_str::<Value>(&t).ok());
-        if let Some(host) = meta
+        return match meta
             .as_ref()
             .and_then(|m| m.pointer("/Endpoints/docker/Host"))
             .and_then(|h| h.as_str())
         {
-            return Endpoint {
+            Some(host) => Endpoint {
                 url: host.to_string(),
                 context: name,
-            };
-        }
+            },
+            // The docker CLI refuses a context it cannot find; so do we, instead of guessing.
+            None => Endpoint {
+                url: format!("context-not-found://{name}"),
+                context: name,
+            },
+        };
     }
     let rootful = "/var/run/docker.sock";
     if !fs.exists(rootful) {
@@ -134,13 +139,28 @@ impl LiveEngine {
             .connect_timeout(deadline)
             .user_agent(concat!("nvctk/", env!("CARGO_PKG_VERSION")));
         let (client, base) = if let Some(path) = endpoint.url.strip_prefix("unix://") {
-            let sock: PathBuf = fs.path(path);
+            // A socket we found ourselves lives on the inspected host (below --root); one the
+            // user named in DOCKER_HOST is taken as given.
+            let sock: PathBuf = if endpoint.context == "DOCKER_HOST" {
+                PathBuf::from(path)
+            } else {
+                fs.path(path)
+            };
             (
                 builder.unix_socket(sock).build(),
                 "http://docker".to_string(),
             )
         } else if let Some(addr) = endpoint.url.strip_prefix("tcp://") {
             (builder.build(), format!("http://{addr}"))
+        } else if endpoint.url.starts_with("context-not-found://") {
+            return Self {
+                client: Err(format!(
+                    "context \"{}\": context not found (see `docker context ls`)",
+                    endpoint.context
+                )),
+                endpoint,
+                base: String::new(),
+            };
         } else {
             return Self {
                 client: Err(format!(

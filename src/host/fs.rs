@@ -81,6 +81,36 @@ impl FsRoot {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
+    /// Like `read`, but a file that exists and cannot be read (permissions, a folder in its
+    /// place, too large) is an error with the reason, not an absence.
+    pub fn read_checked(&self, host_path: &str) -> Result<Option<String>, String> {
+        let p = self.path(host_path);
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if meta.is_dir() {
+            return Err("it is a folder, not a file".into());
+        }
+        if meta.len() > MAX_READ {
+            return Err(format!(
+                "it is {} MiB, too large for a configuration file",
+                meta.len() / (1024 * 1024)
+            ));
+        }
+        match std::fs::read(&p) {
+            Ok(b) => {
+                self.note(host_path, Access::Read);
+                Ok(Some(String::from_utf8_lossy(&b).into_owned()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                Err("permission denied (run nvctk with sudo)".into())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     pub fn read_bytes(&self, host_path: &str) -> Option<Vec<u8>> {
         let file = std::fs::File::open(self.path(host_path)).ok()?;
         let mut buf = Vec::new();

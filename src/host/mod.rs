@@ -98,7 +98,10 @@ impl Host {
             sys.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
             sys.total_memory()
         });
-        let disks = sysinfo::Disks::new_with_refreshed_list_specifics(sysinfo::DiskRefreshKind::nothing().with_storage()).ok();
+        let disks = sysinfo::Disks::new_with_refreshed_list_specifics(
+            sysinfo::DiskRefreshKind::nothing().with_storage(),
+        )
+        .ok();
         Resources {
             memory_total_bytes,
             disks: disks

@@ -194,7 +194,7 @@ pub fn save(opts: &super::LiveOptions, dest: &Path, note: &str) -> Result<usize,
         MANIFEST,
         &json(&serde_json::json!({
             "format": FORMAT,
-            "captured_at": null,
+            "captured_at": rfc3339_now(),
             "nvctk_version": env!("CARGO_PKG_VERSION"),
             "note": note,
         })),
@@ -205,7 +205,10 @@ pub fn save(opts: &super::LiveOptions, dest: &Path, note: &str) -> Result<usize,
         let full = host.fs.path(&path);
         match how {
             super::fs::Access::Read => {
-                let text = host.fs.read_quiet(&path).unwrap_or_default();
+                let mut text = host.fs.read_quiet(&path).unwrap_or_default();
+                if path == "/var/lib/dpkg/status" {
+                    text = relevant_packages(&text);
+                }
                 write(&rel, &r.text(&text))?;
             }
             super::fs::Access::Listed => {
@@ -232,10 +235,17 @@ pub fn save(opts: &super::LiveOptions, dest: &Path, note: &str) -> Result<usize,
         .collect();
     write("env.json", &json(&serde_json::Value::Object(env)))?;
     let docker = match &facts.docker.engine {
-        Some(Probed::Ok { value }) => serde_json::json!({
-            "endpoint": facts.docker.endpoint, "context": facts.docker.context,
-            "version": value.version, "info": value.info,
-        }),
+        Some(Probed::Ok { value }) => {
+            let mut info = value.info.clone();
+            // The engine's ID identifies the machine; nothing judges it.
+            if let Some(id) = info.get_mut("ID") {
+                *id = serde_json::Value::String("redacted".into());
+            }
+            serde_json::json!({
+                "endpoint": facts.docker.endpoint, "context": facts.docker.context,
+                "version": value.version, "info": info,
+            })
+        }
         Some(Probed::Err { kind, message }) => serde_json::json!({
             "endpoint": facts.docker.endpoint, "context": facts.docker.context,
             "error": {"kind": kind, "message": message},
@@ -306,5 +316,77 @@ impl super::command::Commands for SharedCommands {
         argv: &[&str],
     ) -> Result<super::command::CmdOutput, super::command::CmdError> {
         self.0.run(name, argv)
+    }
+}
+
+/// Only the stanzas doctor judges: NVIDIA, CUDA, Docker and container runtime packages.
+fn relevant_packages(status: &str) -> String {
+    let keep = |name: &str| {
+        [
+            "nvidia",
+            "libnvidia",
+            "cuda",
+            "docker",
+            "containerd",
+            "runc",
+            "moby",
+            "podman",
+        ]
+        .iter()
+        .any(|k| name.contains(k))
+    };
+    let mut out = String::new();
+    for stanza in status.split("\n\n") {
+        let name = stanza
+            .lines()
+            .find_map(|l| l.strip_prefix("Package:"))
+            .map(str::trim)
+            .unwrap_or("");
+        if keep(name) {
+            out.push_str(stanza.trim_end());
+            out.push_str("\n\n");
+        }
+    }
+    out
+}
+
+/// Now as RFC 3339 UTC, without a date crate: days since the epoch to a civil date.
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_and_package_filter() {
+        let t = rfc3339_now();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20"), "{t}");
+        let status = "Package: bash\nVersion: 5\n\nPackage: nvidia-container-toolkit\nStatus: install ok installed\nVersion: 1.20.0-1\n\nPackage: docker.io\nVersion: 20.10\n";
+        let kept = relevant_packages(status);
+        assert!(!kept.contains("bash"));
+        assert!(kept.contains("nvidia-container-toolkit") && kept.contains("docker.io"));
     }
 }

@@ -6,12 +6,40 @@ use serde_json::Value;
 /// Parses daemon.json the way dockerd reads it: strict JSON, a UTF-8 BOM tolerated,
 /// an empty file meaning no settings. Errors carry the 1-based line and column.
 pub fn parse_daemon_json(text: &str) -> Result<Value, ParseError> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let place = |message: &str| ParseError {
+        line: 1,
+        column: 1,
+        message: message.to_string(),
+    };
+    // dockerd 20.10 answers `invalid character 'ï'` for a BOM and `EOF` for an empty file.
+    if text.starts_with('\u{feff}') {
+        return Err(place(
+            "the file starts with a byte-order mark (BOM), which dockerd refuses; save it as UTF-8 without BOM",
+        ));
+    }
+    let body = text;
     if body.trim().is_empty() {
-        return Ok(Value::Object(Default::default()));
+        return Err(place(
+            "the file is empty, which dockerd refuses; write `{}` or delete the file",
+        ));
     }
     match serde_json::from_str::<Value>(body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(Value::Object(m)) => {
+            // Types dockerd checks when it unmarshals the file.
+            if let Some(r) = m.get("runtimes").filter(|r| !r.is_object() && !r.is_null()) {
+                return Err(place(&format!(
+                    "`runtimes` must be an object of runtime names, not {}",
+                    kind(r)
+                )));
+            }
+            if let Some(d) = m.get("default-runtime").filter(|d| !d.is_string()) {
+                return Err(place(&format!(
+                    "`default-runtime` must be a string, not {}",
+                    kind(d)
+                )));
+            }
+            Ok(Value::Object(m))
+        }
         Ok(_) => Err(ParseError {
             line: 1,
             column: 1,
@@ -22,6 +50,17 @@ pub fn parse_daemon_json(text: &str) -> Result<Value, ParseError> {
             column: e.column().max(1),
             message: json_error_words(&e, body),
         }),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -49,7 +88,19 @@ fn json_error_words(e: &serde_json::Error, body: &str) -> String {
 }
 
 pub fn daemon_json(fs: &crate::host::fs::FsRoot, path: &str) -> Option<ConfigFile> {
-    let text = fs.read(path)?;
+    let text = match fs.read_checked(path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(why) => {
+            return Some(ConfigFile {
+                path: path.to_string(),
+                parsed: Probed::Err {
+                    kind: "unreadable".into(),
+                    message: format!("0:0: cannot read it: {why}"),
+                },
+            });
+        }
+    };
     Some(ConfigFile {
         path: path.to_string(),
         parsed: match parse_daemon_json(&text) {
@@ -125,9 +176,27 @@ mod tests {
     }
 
     #[test]
-    fn bom_and_empty_files_are_accepted() {
-        assert!(parse_daemon_json("\u{feff}{\"debug\": true}").is_ok());
-        assert_eq!(parse_daemon_json("  \n").unwrap(), serde_json::json!({}));
+    fn what_dockerd_refuses_is_refused() {
+        // Observed with dockerd 20.10.24: a BOM, an empty file and an array of runtimes.
+        assert!(
+            parse_daemon_json("\u{feff}{\"debug\": true}")
+                .unwrap_err()
+                .message
+                .contains("BOM")
+        );
+        assert!(
+            parse_daemon_json("  \n")
+                .unwrap_err()
+                .message
+                .contains("empty")
+        );
+        assert!(
+            parse_daemon_json("{\"runtimes\": []}")
+                .unwrap_err()
+                .message
+                .contains("an array")
+        );
+        assert!(parse_daemon_json("{\"runtimes\": null}").is_ok());
         assert!(parse_daemon_json("[1]").is_err());
         assert!(parse_daemon_json("{} {}").is_err());
     }

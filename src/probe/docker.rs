@@ -391,18 +391,40 @@ fn runtime_binaries(host: &Host, d: &DockerFacts) -> Vec<RuntimeBinary> {
 
 /// NVIDIA_REQUIRE_CUDA from a local image's environment (`--image`).
 fn image_require_cuda(host: &Host, reference: &str) -> Probed<Option<String>> {
-    match host.engine.get_json(&format!("/images/{reference}/json")) {
-        Ok(v) => Probed::Ok {
-            value: v
+    // The reference goes into a URL path: keep it from being read as a query or a climb.
+    let escaped: String = reference
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_string(),
+            '?' => "%3F".to_string(),
+            '#' => "%23".to_string(),
+            ' ' => "%20".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    match host.engine.get_json(&format!("/images/{escaped}/json")) {
+        Ok(v) => {
+            let env: Vec<&str> = v
                 .pointer("/Config/Env")
                 .and_then(|e| e.as_array())
-                .and_then(|env| {
-                    env.iter()
-                        .filter_map(|e| e.as_str())
-                        .find_map(|e| e.strip_prefix("NVIDIA_REQUIRE_CUDA="))
-                        .map(str::to_string)
-                }),
-        },
+                .map(|a| a.iter().filter_map(|e| e.as_str()).collect())
+                .unwrap_or_default();
+            let get = |k: &str| {
+                env.iter()
+                    .find_map(|e| e.strip_prefix(k))
+                    .map(str::to_string)
+            };
+            // The toolkit skips the requirement check when the image disables it.
+            let disabled = get("NVIDIA_DISABLE_REQUIRE=")
+                .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+            Probed::Ok {
+                value: if disabled {
+                    None
+                } else {
+                    get("NVIDIA_REQUIRE_CUDA=")
+                },
+            }
+        }
         Err(e) => Probed::Err {
             kind: e.kind.as_str().into(),
             message: e.message,

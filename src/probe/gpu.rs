@@ -104,19 +104,28 @@ pub fn gather(host: &Host, packages: &BTreeMap<String, String>) -> GpuFacts {
     g.kernel_module_version = fs
         .read("/proc/driver/nvidia/version")
         .and_then(|t| parse_driver_version_file(&t));
+    // Library folders hold thousands of names; only the NVML ones are recorded.
     let mut libs: Vec<String> = LIB_DIRS
         .iter()
-        .flat_map(|d| fs.list(d))
-        .filter_map(|n| lib_version_from_name(&n))
+        .flat_map(|d| {
+            fs.list_quiet(d)
+                .into_iter()
+                .filter(|n| n.starts_with("libnvidia-ml.so."))
+                .map(move |n| format!("{d}/{n}"))
+        })
+        .filter(|p| fs.exists(p))
+        .filter_map(|p| lib_version_from_name(p.rsplit('/').next().unwrap_or("")))
         .collect();
     libs.sort();
     libs.dedup();
     g.user_lib_versions = libs;
-    g.device_nodes = fs
-        .list("/dev")
+    let mut nodes: Vec<String> = fs
+        .list_quiet("/dev")
         .into_iter()
-        .filter(|n| n.starts_with("nvidia"))
+        .filter(|n| n.starts_with("nvidia") && fs.exists(&format!("/dev/{n}")))
         .collect();
+    nodes.sort();
+    g.device_nodes = nodes;
     g.majors = fs
         .read("/proc/devices")
         .map(|t| parse_nvidia_majors(&t))
