@@ -167,19 +167,33 @@ const DROPIN_DIRS: [&str; 3] = [
 /// The running dockerd's argv, found through /proc. With several engines on one host the
 /// one serving our endpoint wins (matched on its -H flag).
 fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
+    running_dockerd_process(host, endpoint).map(|(_, argv)| argv)
+}
+
+/// The pid and argv of the dockerd serving `endpoint` (what `setup` signals to reload).
+pub fn running_dockerd_process(host: &Host, endpoint: &str) -> Option<(i32, Vec<String>)> {
     let fs = &host.fs;
     let mut found: Vec<(String, Vec<String>)> = Vec::new();
     for pid in fs.list_quiet("/proc") {
         if !pid.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
-        if fs.read_quiet(&format!("/proc/{pid}/comm")).as_deref().map(str::trim) != Some("dockerd") {
+        if fs
+            .read_quiet(&format!("/proc/{pid}/comm"))
+            .as_deref()
+            .map(str::trim)
+            != Some("dockerd")
+        {
             continue;
         }
         let Some(raw) = fs.read_quiet(&format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        let argv: Vec<String> = raw.split('\0').filter(|a| !a.is_empty()).map(str::to_string).collect();
+        let argv: Vec<String> = raw
+            .split('\0')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
         found.push((pid, argv));
     }
     let serves = |argv: &[String]| {
@@ -188,18 +202,18 @@ fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
             .any(|f| f.directive.as_deref() == Some("hosts") && f.flag.ends_with(endpoint))
     };
     let default_socket = endpoint == "unix:///var/run/docker.sock";
-    let pick = found
-        .iter()
-        .find(|(_, a)| serves(a))
-        .or_else(|| {
-            found.iter().find(|(_, a)| {
-                default_socket && !dockerd_flags(a, "").iter().any(|f| f.directive.as_deref() == Some("hosts") && !f.flag.contains("fd://"))
-            })
-        })?;
+    let pick = found.iter().find(|(_, a)| serves(a)).or_else(|| {
+        found.iter().find(|(_, a)| {
+            default_socket
+                && !dockerd_flags(a, "")
+                    .iter()
+                    .any(|f| f.directive.as_deref() == Some("hosts") && !f.flag.contains("fd://"))
+        })
+    })?;
     // Record the chosen process in a snapshot (the scan itself stays out of it).
     let _ = fs.read(&format!("/proc/{}/comm", pick.0));
     let _ = fs.read(&format!("/proc/{}/cmdline", pick.0));
-    Some(pick.1.clone())
+    Some((pick.0.parse().ok()?, pick.1.clone()))
 }
 
 pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
