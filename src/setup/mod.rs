@@ -89,6 +89,21 @@ pub const DONE: i32 = 0;
 /// Refused, not confirmed, or the engine did not verify (then rolled back).
 pub const REFUSED: i32 = 1;
 
+/// `println!` that ignores a closed stdout: `nvctk setup docker | head` must not panic
+/// between writing the file and verifying the engine.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! say_err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// What the user sees: printed as it happens (human) or gathered into one JSON object.
 struct Out {
     json: bool,
@@ -111,12 +126,12 @@ impl Out {
             return;
         }
         match level {
-            "error" => eprintln!("{} {text}", "error:".red().bold()),
-            "warning" => eprintln!("{} {text}", "warning:".yellow().bold()),
-            "hint" => eprintln!("{} {text}", "hint:".bold()),
-            "done" => println!("{} {text}", "✓".green().bold()),
-            "failed" => println!("{} {text}", "✗".red().bold()),
-            _ => println!("{text}"),
+            "error" => say_err!("{} {text}", "error:".red().bold()),
+            "warning" => say_err!("{} {text}", "warning:".yellow().bold()),
+            "hint" => say_err!("{} {text}", "hint:".bold()),
+            "done" => say!("{} {text}", "✓".green().bold()),
+            "failed" => say!("{} {text}", "✗".red().bold()),
+            _ => say!("{text}"),
         }
     }
     fn info(&mut self, t: &str) {
@@ -144,10 +159,7 @@ impl Out {
     fn text_block(&mut self, key: &str, text: &str) {
         self.set(key, text);
         if !self.json && !text.is_empty() {
-            print!("{text}");
-            if !text.ends_with('\n') {
-                println!();
-            }
+            say!("{}", text.strip_suffix('\n').unwrap_or(text));
         }
     }
 
@@ -174,7 +186,7 @@ impl Out {
         obj.insert("command".into(), "setup docker".into());
         obj.append(&mut self.doc);
         obj.insert("events".into(), Value::Array(self.events));
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&Value::Object(obj)).unwrap_or_default()
         );
@@ -188,7 +200,12 @@ impl Out {
         if !std::io::stdin().is_terminal() {
             return false;
         }
-        eprint!("{question} [y/N] ");
+        {
+            use std::io::Write as _;
+            let mut e = std::io::stderr();
+            let _ = write!(e, "{question} [y/N] ");
+            let _ = e.flush();
+        }
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
@@ -567,6 +584,8 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
 /// What was written, to undo it if the engine does not take it.
 struct Written {
     backup: Option<PathBuf>,
+    /// `--undo`'s copy of what it replaced.
+    undone: Option<PathBuf>,
     old: Option<Vec<u8>>,
 }
 
@@ -579,18 +598,20 @@ fn write(
     existed: bool,
 ) -> Result<Written, String> {
     let old = existed.then(|| change.old.clone());
-    let backup = match (action, &old) {
-        (Action::Add(_), Some(bytes)) => Some(
-            apply::backup(target, bytes)
-                .map_err(|e| format!("cannot write a backup beside {}: {e}", target.display()))?,
+    let (backup, undone) = match (action, &old) {
+        (Action::Add(_), Some(bytes)) => (
+            Some(apply::backup(target, bytes).map_err(|e| {
+                format!("cannot write a backup beside {}: {e}", target.display())
+            })?),
+            None,
         ),
         (Action::Restore(_) | Action::Remove, Some(bytes)) => {
             let kept = apply::save_undone(target, bytes)
                 .map_err(|e| format!("cannot save {} before undoing: {e}", target.display()))?;
             out.info(&format!("kept the current file as {}", kept.display()));
-            None
+            (None, Some(kept))
         }
-        _ => None,
+        _ => (None, None),
     };
     apply::write_atomic(target, &change.new).map_err(|e| {
         format!(
@@ -609,7 +630,11 @@ fn write(
         }
         None => out.done(&format!("wrote {}", change.path)),
     }
-    Ok(Written { backup, old })
+    Ok(Written {
+        backup,
+        undone,
+        old,
+    })
 }
 
 fn flagged(facts: &Facts, s: &Settings) -> (Option<String>, bool) {
@@ -746,9 +771,10 @@ fn apply_to_engine(
             let d = engine::describe(&info);
             out.done(&format!("the engine is healthy again ({d})"));
             out.set("engine_after_rollback", d);
-            if let Some(b) = &w.backup {
-                // The file is the backup again; keeping it would make --undo a no-op.
-                let _ = std::fs::remove_file(b);
+            // The file is the old one again: a backup or undo copy of it would only
+            // make the next --undo a no-op.
+            for p in w.backup.iter().chain(w.undone.iter()) {
+                let _ = std::fs::remove_file(p);
             }
         }
         Err(why) => {
@@ -908,11 +934,36 @@ fn doctor_summary(s: &Settings, out: &mut Out) {
             .map(|f| json!({"id": f.id, "status": f.status.as_str(), "summary": f.summary}))
             .collect::<Vec<_>>(),
     );
-    if !out.json {
-        println!();
-        print!(
-            "{}",
-            crate::report::human::render(&facts, &findings, Default::default())
-        );
+    if out.json {
+        return;
+    }
+    use crate::checks::Status;
+    use crate::report::human::mark;
+    say!("\n{}", "doctor: Docker and toolkit checks".bold());
+    for f in findings.iter().filter(|f| f.status != Status::Skip) {
+        let problem = matches!(f.status, Status::Error | Status::Warn);
+        if problem {
+            say!("  {} {} ({})", mark(f.status), f.summary, f.id);
+            for d in &f.details {
+                say!("      {d}");
+            }
+            if let Some(r) = &f.remediation {
+                say!("      {} {}", "fix:".bold(), r.text);
+                for c in &r.commands {
+                    say!("        $ {c}");
+                }
+            }
+        } else {
+            say!("  {} {}", mark(f.status), f.summary);
+        }
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Error | Status::Warn))
+        .count();
+    if problems > 0 {
+        say!("{problems} problem(s) remain; `nvctk doctor` shows every check.");
+    } else {
+        say!("no Docker or toolkit problems; `nvctk doctor` shows every check.");
     }
 }

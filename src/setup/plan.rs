@@ -155,11 +155,14 @@ pub fn changed_keys(old: &[u8], new: &[u8]) -> Vec<String> {
     keys
 }
 
-/// True when SIGHUP is enough for the engine to pick up the change.
+/// True when SIGHUP is enough for the engine to pick up the change. dockerd's reload only
+/// applies keys that are set in the new file: a key taken out (`default-runtime` after
+/// `--undo`) keeps its old value until a restart.
 pub fn reloadable(old: &[u8], new: &[u8]) -> bool {
+    let new_doc = parse(new);
     changed_keys(old, new)
         .iter()
-        .all(|k| RELOADABLE.contains(&k.as_str()))
+        .all(|k| RELOADABLE.contains(&k.as_str()) && new_doc.get(k).is_some())
 }
 
 #[cfg(test)]
@@ -178,6 +181,12 @@ mod tests {
             br#"{"data-root": "/d", "default-runtime": "nvidia"}"#
         ));
         assert!(!reloadable(b"{}", br#"{"features": {"cdi": true}}"#));
+        // Seen on dockerd 20.10: a removed default-runtime survives SIGHUP.
+        assert!(!reloadable(br#"{"default-runtime": "nvidia"}"#, b"{}"));
+        assert!(reloadable(
+            br#"{"runtimes": {"nvidia": {"path": "x"}, "crun": {"path": "crun"}}}"#,
+            br#"{"runtimes": {"crun": {"path": "crun"}}}"#
+        ));
         assert_eq!(
             changed_keys(b"{}", br#"{"features": {"cdi": true}}"#),
             vec!["features"]
