@@ -598,21 +598,22 @@ fn write(
     existed: bool,
 ) -> Result<Written, String> {
     let old = existed.then(|| change.old.clone());
-    let (backup, undone) = match (action, &old) {
-        (Action::Add(_), Some(bytes)) => (
-            Some(apply::backup(target, bytes).map_err(|e| {
-                format!("cannot write a backup beside {}: {e}", target.display())
-            })?),
-            None,
-        ),
-        (Action::Restore(_) | Action::Remove, Some(bytes)) => {
-            let kept = apply::save_undone(target, bytes)
-                .map_err(|e| format!("cannot save {} before undoing: {e}", target.display()))?;
-            out.info(&format!("kept the current file as {}", kept.display()));
-            (None, Some(kept))
-        }
-        _ => (None, None),
-    };
+    let (backup, undone) =
+        match (action, &old) {
+            (Action::Add(_), Some(bytes)) => (
+                Some(apply::backup(target, bytes).map_err(|e| {
+                    format!("cannot write a backup beside {}: {e}", target.display())
+                })?),
+                None,
+            ),
+            (Action::Restore(_) | Action::Remove, Some(bytes)) => {
+                let kept = apply::save_undone(target, bytes)
+                    .map_err(|e| format!("cannot save {} before undoing: {e}", target.display()))?;
+                out.info(&format!("kept the current file as {}", kept.display()));
+                (None, Some(kept))
+            }
+            _ => (None, None),
+        };
     apply::write_atomic(target, &change.new).map_err(|e| {
         format!(
             "cannot write {}: {e} (the file is unchanged)",
