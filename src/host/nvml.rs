@@ -56,7 +56,7 @@ fn kind_of(e: &NvmlError) -> &'static str {
     }
 }
 
-fn query_one(lib: &PathBuf) -> Probed<NvmlFacts> {
+fn query_one(lib: &std::path::Path) -> Probed<NvmlFacts> {
     let nvml = match Nvml::builder().lib_path(lib.as_os_str()).init() {
         Ok(n) => n,
         Err(e) => return err(kind_of(&e), format!("{}: {e}", lib.display())),

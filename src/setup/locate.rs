@@ -129,16 +129,15 @@ fn desktop_stop(facts: &Facts) -> Stop {
     let mut notes = vec![
         "The engine is Docker Desktop; it does not read a daemon.json in this distro, and it needs no toolkit here.".into(),
     ];
-    let hints;
-    if facts.is_wsl2() {
+    let hints = if facts.is_wsl2() {
         notes.push("With the WSL2 backend and a current NVIDIA driver on Windows, `docker run --gpus all …` already works.".into());
         notes.push("Desktop's engine settings live in Docker Desktop → Settings → Docker Engine (saved as %USERPROFILE%\\.docker\\daemon.json on Windows).".into());
-        hints = vec!["docker run --rm --gpus all ubuntu nvidia-smi".into()];
+        vec!["docker run --rm --gpus all ubuntu nvidia-smi".into()]
     } else {
         notes.push("Docker Desktop for Linux runs the engine in a VM that has no GPU; use the host's own engine for GPU containers.".into());
         notes.push("Desktop's engine settings live in Docker Desktop → Settings → Docker Engine (~/.docker/daemon.json).".into());
-        hints = vec!["docker context use default".into()];
-    }
+        vec!["docker context use default".into()]
+    };
     Stop {
         code: if facts.is_wsl2() { 0 } else { 1 },
         error: None,

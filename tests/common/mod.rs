@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 pub fn nvctk() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_nvctk"));
-    c.env("NO_COLOR", "1").env_remove("DOCKER_HOST").env_remove("DOCKER_CONTEXT");
+    c.env("NO_COLOR", "1")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT");
     c
 }
 
@@ -61,9 +63,12 @@ pub fn which(program: &str) -> Option<PathBuf> {
 /// True when tests needing a real engine can run. Under CI they must: a missing
 /// dockerd there is a failure, not a skip.
 pub fn dockerd_available() -> bool {
-    let ok = which("dockerd").is_some() && which("docker").is_some() && unsafe { libc::geteuid() } == 0;
+    let ok =
+        which("dockerd").is_some() && which("docker").is_some() && unsafe { libc::geteuid() } == 0;
     if !ok && std::env::var_os("CI").is_some() {
-        panic!("CI is set but dockerd/docker are missing or not root: install docker.io (see .ci/run)");
+        panic!(
+            "CI is set but dockerd/docker are missing or not root: install docker.io (see .ci/run)"
+        );
     }
     if !ok {
         eprintln!("skipping: needs dockerd, docker and root");
@@ -82,7 +87,10 @@ pub struct Dockerd {
 impl Dockerd {
     pub fn start(daemon_json: &str) -> Dockerd {
         // Socket paths must stay under 108 bytes: keep the folder short.
-        let dir = tempfile::Builder::new().prefix("nvd").tempdir_in("/tmp").expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("nvd")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
         let d = dir.path();
         let config = d.join("daemon.json");
         std::fs::write(&config, daemon_json).expect("write daemon.json");
@@ -105,7 +113,12 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .expect("start dockerd");
-        let mut me = Dockerd { dir, sock, config, child };
+        let mut me = Dockerd {
+            dir,
+            sock,
+            config,
+            child,
+        };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
             if me.sock.exists() && me.docker(&["version"]).status.success() {
@@ -191,8 +204,16 @@ impl Dockerd {
             .stdout(Stdio::null())
             .spawn()
             .expect("docker import");
-        child.stdin.take().expect("stdin").write_all(&tar.stdout).expect("write tar");
-        assert!(child.wait().expect("import").success(), "docker import failed");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&tar.stdout)
+            .expect("write tar");
+        assert!(
+            child.wait().expect("import").success(),
+            "docker import failed"
+        );
     }
 }
 
