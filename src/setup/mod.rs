@@ -702,12 +702,13 @@ fn apply_to_engine(
     let check = |info: &Value| plan::verify(info, &expect);
 
     if written.is_none() {
-        // The file is right; is the engine?
-        if let Some(info) = facts.engine().map(|e| &e.info) {
-            if check(info).is_ok() {
+        // The file is right; is the engine? Asked now, not from the facts gathered before
+        // the lock: a concurrent nvctk may just have reloaded it.
+        if let Ok(info) = host.engine.get_json("/info") {
+            if check(&info).is_ok() {
                 out.done(&format!(
                     "the engine already reports it ({})",
-                    engine::describe(info)
+                    engine::describe(&info)
                 ));
                 return Ok(DONE);
             }
