@@ -41,6 +41,9 @@ pub enum Command {
     /// Record what doctor reads, redacted, to attach to a bug report
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
+    /// Make an engine GPU-ready: register the nvidia runtime safely and reversibly
+    #[command(subcommand)]
+    Setup(SetupCmd),
     /// Print the long explanation and fix for one check id
     Explain {
         /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
@@ -107,6 +110,91 @@ pub enum SnapshotCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SetupCmd {
+    /// Register the nvidia runtime in the daemon.json the running engine reads, reload or
+    /// restart it, verify through the Engine API, and roll back if it does not come back
+    Docker(SetupDockerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SetupDockerArgs {
+    /// Show the change as a unified diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also make nvidia the default runtime (asks first: images built here become non-portable)
+    #[arg(long)]
+    pub set_as_default: bool,
+    /// Answer yes to every confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Also enable CDI in the engine (`"features": {"cdi": true}`; needs a restart)
+    #[arg(long)]
+    pub cdi: bool,
+    /// Restore the newest nvctk backup (or remove only what nvctk adds)
+    #[arg(long, conflicts_with_all = ["set_as_default", "cdi", "install_toolkit"])]
+    pub undo: bool,
+    /// The runtime binary to register
+    #[arg(long, value_name = "PATH", default_value = "nvidia-container-runtime")]
+    pub runtime_path: String,
+    /// Edit this daemon.json instead of the one the running engine was found to read
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Restart the engine even when a reload (SIGHUP) would do
+    #[arg(long)]
+    pub restart: bool,
+    /// Shell command that restarts the engine, for init systems nvctk does not know (and tests)
+    #[arg(long, value_name = "CMD", env = "NVCTK_RESTART_COMMAND", hide = true)]
+    pub restart_command: Option<String>,
+    /// Install the NVIDIA Container Toolkit from NVIDIA's repository when it is missing (asks first)
+    #[arg(long)]
+    pub install_toolkit: bool,
+    /// Seconds to wait for the lock, a restart, and the engine to report the change
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+}
+
+impl SetupDockerArgs {
+    pub fn settings(&self) -> Result<nvctk::setup::Settings, String> {
+        let invocation = std::env::args()
+            .skip(1)
+            .map(|a| {
+                if a.is_empty()
+                    || a.contains(|c: char| c.is_whitespace() || "'\"$`\\;&|<>*?()".contains(c))
+                {
+                    format!("'{}'", a.replace('\'', "'\\''"))
+                } else {
+                    a
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(nvctk::setup::Settings {
+            dry_run: self.dry_run,
+            set_default: self.set_as_default,
+            yes: self.yes,
+            cdi: self.cdi,
+            undo: self.undo,
+            runtime_name: nvctk::setup::daemon_json::DEFAULT_RUNTIME_NAME.into(),
+            runtime_path: self.runtime_path.clone(),
+            config: self.config.clone(),
+            restart: self.restart,
+            restart_command: self.restart_command.clone(),
+            install_toolkit: self.install_toolkit,
+            timeout: deadline(self.timeout)?,
+            probe_deadline: Duration::from_secs(5),
+            format: match self.format {
+                OutFormat::Human => nvctk::setup::Format::Human,
+                OutFormat::Json => nvctk::setup::Format::Json,
+            },
+            invocation,
+        })
+    }
 }
 
 impl From<Color> for ColorChoice {

@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, SnapshotCmd};
+use cli::{Cli, Command, SetupCmd, SnapshotCmd};
 use colored::Colorize;
 use nvctk::output;
 
@@ -51,6 +51,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             }
             Ok(0)
         }
+        Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings()?),
         Command::Explain { id, list } => explain(id, list),
     }
 }

@@ -167,6 +167,11 @@ const DROPIN_DIRS: [&str; 3] = [
 /// The running dockerd's argv, found through /proc. With several engines on one host the
 /// one serving our endpoint wins (matched on its -H flag).
 fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
+    running_dockerd_process(host, endpoint).map(|(_, argv)| argv)
+}
+
+/// The pid and argv of the dockerd serving `endpoint` (what `setup` signals to reload).
+pub fn running_dockerd_process(host: &Host, endpoint: &str) -> Option<(i32, Vec<String>)> {
     let fs = &host.fs;
     let mut found: Vec<(String, Vec<String>)> = Vec::new();
     for pid in fs.list_quiet("/proc") {
@@ -208,7 +213,7 @@ fn running_dockerd(host: &Host, endpoint: &str) -> Option<Vec<String>> {
     // Record the chosen process in a snapshot (the scan itself stays out of it).
     let _ = fs.read(&format!("/proc/{}/comm", pick.0));
     let _ = fs.read(&format!("/proc/{}/cmdline", pick.0));
-    Some(pick.1.clone())
+    Some((pick.0.parse().ok()?, pick.1.clone()))
 }
 
 pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
