@@ -523,7 +523,7 @@ fn flag_conflicts(f: &Facts) -> Finding {
     let mut finding = Finding::fire(
         id,
         format!(
-            "{} set both as a dockerd flag and in {}: dockerd refuses to start",
+            "{} set both as a dockerd flag and in {}: dockerd refuses to start with both",
             directives.join(", "),
             cfg.path
         ),
