@@ -205,6 +205,12 @@ const UNDONE_TAG: &str = ".nvctk-undone-";
 
 /// UTC `YYYYMMDDTHHMMSS.mmmZ`: sorts by time as text.
 pub fn stamp(t: SystemTime) -> String {
+    let (year, month, day, hh, mm, ss, ms) = utc_parts(t);
+    format!("{year:04}{month:02}{day:02}T{hh:02}{mm:02}{ss:02}.{ms:03}Z")
+}
+
+/// Year, month, day, hour, minute, second and millisecond in UTC, without a date crate.
+pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, u64, u64, u64, u32) {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
@@ -218,12 +224,14 @@ pub fn stamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:03}Z",
+    (
+        year,
+        month,
+        day,
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        d.subsec_millis()
+        d.subsec_millis(),
     )
 }
 
