@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod doctor;
 pub mod facts;
+pub mod gputest;
 pub mod host;
 pub mod install;
 pub mod output;
