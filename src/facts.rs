@@ -273,3 +273,56 @@ impl Facts {
         self.wsl.kind == WslKind::Wsl2
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Engine API's real answers (Debian's docker.io 20.10.24 with an nvidia runtime).
+    fn captured() -> Facts {
+        let info: Value =
+            serde_json::from_str(include_str!("../tests/data/engine-20.10.24-info.json")).unwrap();
+        let version: Value =
+            serde_json::from_str(include_str!("../tests/data/engine-20.10.24-version.json"))
+                .unwrap();
+        Facts {
+            docker: DockerFacts {
+                engine: Some(Probed::Ok {
+                    value: Engine { version, info },
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn captured_engine_answers_read_right() {
+        let f = captured();
+        assert_eq!(f.engine_runtimes(), vec!["nvidia", "runc"]);
+        assert!(!f.engine_rootless());
+        assert!(!f.is_docker_desktop());
+        assert_eq!(f.info_str("DefaultRuntime"), Some("runc"));
+        assert_eq!(f.info_str("DockerRootDir"), Some("/var/lib/docker"));
+        let v = f
+            .engine()
+            .and_then(|e| e.version.get("Version"))
+            .and_then(|v| v.as_str());
+        assert_eq!(v, Some("20.10.24+dfsg1"));
+    }
+
+    #[test]
+    fn rootless_and_desktop_are_recognised() {
+        let mut f = captured();
+        if let Some(Probed::Ok { value }) = f.docker.engine.as_mut() {
+            value.info["SecurityOptions"] = serde_json::json!([
+                "name=seccomp,profile=builtin",
+                "name=rootless",
+                "name=cgroupns"
+            ]);
+            value.info["OperatingSystem"] = serde_json::json!("Docker Desktop");
+        }
+        assert!(f.engine_rootless());
+        assert!(f.is_docker_desktop());
+    }
+}

@@ -205,3 +205,37 @@ fn pinned_json_output() {
     v["nvctk_version"] = serde_json::json!("[version]");
     insta::assert_json_snapshot!("c09_json", v);
 }
+
+#[test]
+fn damaged_recordings_are_refused_not_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (file, body, says) in [
+        (
+            "docker.json",
+            r#"{"endpoint": 5}"#,
+            "docker.json has a non-text `endpoint`",
+        ),
+        (
+            "docker.json",
+            r#"{"endpoint": "unix:///x"}"#,
+            "docker.json needs `version` and `info`",
+        ),
+        (
+            "nvml.json",
+            r#"{"driver_version": 550}"#,
+            "nvml.json does not match snapshot format 1",
+        ),
+    ] {
+        let dir = tmp.path().join(file.replace('.', "-"));
+        copy_dir(&fixture("H01-healthy-native"), &dir);
+        std::fs::write(dir.join(file), body).unwrap();
+        let out = nvctk()
+            .args(["doctor", "--snapshot"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}: {body}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}

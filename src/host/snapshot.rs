@@ -41,6 +41,44 @@ fn read_json(path: &Path) -> Result<Option<Value>, SnapshotError> {
     }
 }
 
+/// A damaged recording must not be judged as a broken host: refuse it instead.
+fn validate_docker(doc: Option<&Value>) -> Result<(), SnapshotError> {
+    let Some(d) = doc else { return Ok(()) };
+    let bad = |why: &str| {
+        Err(SnapshotError(format!(
+            "docker.json {why}; see docs/snapshot-format.md"
+        )))
+    };
+    let Some(obj) = d.as_object() else {
+        return bad("is not an object");
+    };
+    for key in ["endpoint", "context"] {
+        if obj.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return bad(&format!("has a non-text `{key}`"));
+        }
+    }
+    match (obj.get("error"), obj.get("version"), obj.get("info")) {
+        (Some(e), _, _) if e.get("kind").and_then(|k| k.as_str()).is_some() => Ok(()),
+        (Some(_), _, _) => bad("has an `error` without a text `kind`"),
+        (None, Some(v), Some(i)) if v.is_object() && i.is_object() => Ok(()),
+        _ => bad("needs `version` and `info` objects, or an `error`"),
+    }
+}
+
+fn validate_nvml(doc: Option<&Value>) -> Result<(), SnapshotError> {
+    let Some(d) = doc else { return Ok(()) };
+    if d.get("error")
+        .and_then(|e| e.get("kind"))
+        .and_then(|k| k.as_str())
+        .is_some()
+    {
+        return Ok(());
+    }
+    serde_json::from_value::<crate::facts::NvmlFacts>(d.clone())
+        .map(|_| ())
+        .map_err(|e| SnapshotError(format!("nvml.json does not match snapshot format 1: {e}")))
+}
+
 pub fn open(path: &Path) -> Result<Opened, SnapshotError> {
     let (dir, unpacked) = if path.is_dir() {
         (path.to_path_buf(), None)
@@ -88,6 +126,10 @@ pub fn open(path: &Path) -> Result<Opened, SnapshotError> {
         }
         None => return Err(SnapshotError(format!("{MANIFEST} has no numeric `format`"))),
     }
+    let docker = read_json(&dir.join("docker.json"))?;
+    let nvml = read_json(&dir.join("nvml.json"))?;
+    validate_docker(docker.as_ref())?;
+    validate_nvml(nvml.as_ref())?;
     let env = read_json(&dir.join("env.json"))?
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
@@ -97,12 +139,8 @@ pub fn open(path: &Path) -> Result<Opened, SnapshotError> {
         commands: Box::new(RecordedCommands {
             dir: dir.join("commands"),
         }),
-        engine: Box::new(RecordedEngine {
-            doc: read_json(&dir.join("docker.json"))?,
-        }),
-        nvml: Box::new(RecordedNvml {
-            doc: read_json(&dir.join("nvml.json"))?,
-        }),
+        engine: Box::new(RecordedEngine { doc: docker }),
+        nvml: Box::new(RecordedNvml { doc: nvml }),
         resources: ResourceSource::Recorded(read_json(&dir.join("host.json"))?),
         live: false,
     };
