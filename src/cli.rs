@@ -210,7 +210,7 @@ impl From<Color> for ColorChoice {
 pub fn deadline(secs: f64) -> Result<Duration, String> {
     if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
         return Err(format!(
-            "--timeout {secs} must be between 0 and 600 seconds"
+            "--timeout {secs} must be more than 0 and at most 600 seconds"
         ));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -72,7 +72,7 @@ impl Settings {
 /// Gathers and judges; the caller prints.
 pub fn run(s: &Settings) -> Result<Outcome, String> {
     if let Some(c) = &s.cuda {
-        if crate::version::Version::parse(c).is_none() {
+        if crate::version::Version::parse(c).is_none() || c.trim() != c {
             return Err(format!(
                 "`--cuda {c}` is not a CUDA version; expected something like 12.4"
             ));

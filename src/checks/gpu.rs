@@ -30,7 +30,10 @@ pub fn run(f: &Facts, req: &Requirements, out: &mut Vec<Finding>) {
         // Jetson's integrated GPU has no NVML and no /dev/nvidia*; L4T is the driver.
         return skip_all(
             out,
-            Finding::ok("gpu.none", format!("Jetson integrated GPU ({tegra})")),
+            Finding::ok(
+                "gpu.none",
+                format!("Jetson integrated GPU ({})", l4t_release(tegra)),
+            ),
             "Jetson: the GPU driver is part of L4T",
         );
     }
@@ -47,8 +50,25 @@ fn nvml_ok(f: &Facts) -> Option<&crate::facts::NvmlFacts> {
 fn gpu_names(f: &Facts) -> String {
     match nvml_ok(f) {
         Some(n) if !n.devices.is_empty() => {
-            let names: Vec<String> = n.devices.iter().map(|d| d.name.clone()).collect();
-            names.join(", ")
+            // Eight identical boards read better as "8× NVIDIA H100".
+            let mut groups: Vec<(String, usize)> = Vec::new();
+            for d in &n.devices {
+                match groups.iter_mut().find(|(name, _)| *name == d.name) {
+                    Some(g) => g.1 += 1,
+                    None => groups.push((d.name.clone(), 1)),
+                }
+            }
+            let parts: Vec<String> = groups
+                .into_iter()
+                .map(|(name, n)| {
+                    if n == 1 {
+                        name
+                    } else {
+                        format!("{n}× {name}")
+                    }
+                })
+                .collect();
+            parts.join(", ")
         }
         _ => {
             let n = f.gpu.pci.iter().filter(|p| p.vendor == "0x10de").count();
@@ -439,4 +459,34 @@ fn versions(f: &Facts, req: &Requirements) -> Vec<Finding> {
         },
     };
     vec![too_old, cuda]
+}
+
+/// `# R36 (release), REVISION: 4.3, GCID: …` → `L4T R36.4.3`.
+fn l4t_release(line: &str) -> String {
+    let major = line
+        .split_whitespace()
+        .find(|w| w.starts_with('R') && w[1..].chars().all(|c| c.is_ascii_digit()));
+    let revision = line
+        .split_once("REVISION:")
+        .and_then(|(_, r)| r.split(',').next())
+        .map(str::trim);
+    match (major, revision) {
+        (Some(m), Some(r)) => format!("L4T {m}.{r}"),
+        (Some(m), None) => format!("L4T {m}"),
+        _ => line.trim_start_matches('#').trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn l4t_release_lines() {
+        assert_eq!(
+            super::l4t_release(
+                "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025"
+            ),
+            "L4T R36.4.3"
+        );
+        assert_eq!(super::l4t_release("garbage"), "garbage");
+    }
 }

@@ -62,13 +62,17 @@ pub fn render(facts: &Facts, findings: &[Finding], opts: Options) -> String {
             .filter(|f| areas.contains(&f.area))
             .filter(|f| {
                 opts.verbose
-                    || (f.status != Status::Skip && !(opts.quiet && f.status == Status::Ok))
+                    || (f.status != Status::Skip
+                        && !(opts.quiet && matches!(f.status, Status::Ok | Status::Info)))
             })
             .collect();
         if shown.is_empty() {
             continue;
         }
-        let _ = writeln!(s, "\n{}", title.bold());
+        if !(opts.quiet && s.is_empty()) {
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "{}", title.bold());
         for f in shown {
             let summary = match f.status {
                 Status::Error | Status::Warn => {
