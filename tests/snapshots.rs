@@ -239,3 +239,42 @@ fn damaged_recordings_are_refused_not_judged() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// When dpkg owns the docker binary on PATH, its package version is the CLI's version and
+/// the CLI is not started (it costs more than everything else doctor does).
+#[test]
+fn the_cli_version_comes_from_the_package_that_owns_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("h01");
+    copy_dir(&fixture("H01-healthy-native"), &dir);
+    std::fs::remove_file(dir.join("commands/docker-client.json")).unwrap();
+    let status = std::fs::read_to_string(dir.join("root/var/lib/dpkg/status")).unwrap();
+    let cli_version = status
+        .split("\n\n")
+        .find(|s| s.starts_with("Package: docker-ce-cli\n"))
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Version: ")))
+        .unwrap()
+        .to_string();
+    let info = dir.join("root/var/lib/dpkg/info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(
+        info.join("docker-ce-cli.list"),
+        "/.\n/usr\n/usr/bin\n/usr/bin/docker\n",
+    )
+    .unwrap();
+    let (_, v, _) = run_json(
+        nvctk()
+            .args(["doctor", "--format", "json", "--snapshot"])
+            .arg(&dir),
+    );
+    let upstream = cli_version
+        .split_once(':')
+        .map(|x| x.1)
+        .unwrap_or(&cli_version);
+    let upstream = upstream.rsplit_once('-').map(|x| x.0).unwrap_or(upstream);
+    assert_eq!(
+        check(&v, "docker.not-installed")["summary"],
+        format!("Docker CLI {upstream} installed")
+    );
+    assert_eq!(status(&v, "docker.client-too-old"), "ok");
+}

@@ -4,6 +4,7 @@ use crate::facts::{DockerFacts, DockerdFlag, Engine, Probed, RuntimeBinary};
 use crate::host::Host;
 use crate::host::docker::EngineErrorKind;
 use crate::probe::config::daemon_json;
+use std::collections::BTreeMap;
 
 /// Splits a systemd ExecStart value into words, honouring quotes.
 pub fn split_words(line: &str) -> Vec<String> {
@@ -216,7 +217,11 @@ pub fn running_dockerd_process(host: &Host, endpoint: &str) -> Option<(i32, Vec<
     Some((pick.0.parse().ok()?, pick.1.clone()))
 }
 
-pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
+pub fn gather(
+    host: &Host,
+    image: Option<&str>,
+    packages: &BTreeMap<String, String>,
+) -> DockerFacts {
     let fs = &host.fs;
     let endpoint = host.engine.endpoint();
     let mut d = DockerFacts {
@@ -233,6 +238,11 @@ pub fn gather(host: &Host, image: Option<&str>) -> DockerFacts {
             Ok::<_, crate::host::docker::EngineError>(Engine { version, info })
         });
         let client = s.spawn(|| {
+            // Starting the docker CLI costs more than everything else doctor does; when the
+            // package database owns the binary on PATH, its version is the CLI's version.
+            if let Some(v) = packaged_client_version(host, packages) {
+                return Some(v);
+            }
             host.commands
                 .run("docker-client", &["docker", "--version"])
                 .ok()
@@ -394,6 +404,35 @@ fn runtime_binaries(host: &Host, d: &DockerFacts) -> Vec<RuntimeBinary> {
     out
 }
 
+/// The version of the docker CLI that PATH resolves to, when a dpkg package owns that file.
+fn packaged_client_version(host: &Host, packages: &BTreeMap<String, String>) -> Option<String> {
+    let path = host.fs.which("docker")?;
+    for pkg in ["docker-ce-cli", "docker.io", "docker-cli", "moby-cli"] {
+        let Some(version) = packages.get(pkg) else {
+            continue;
+        };
+        let owned = ["", ":amd64", ":arm64"].iter().any(|arch| {
+            host.fs
+                .read(&format!("/var/lib/dpkg/info/{pkg}{arch}.list"))
+                .is_some_and(|list| list.lines().any(|l| l == path))
+        });
+        if owned {
+            return Some(upstream_version(version));
+        }
+    }
+    None
+}
+
+/// Debian's `5:26.1.4-1~ubuntu.22.04~jammy` → `26.1.4`; `20.10.24+dfsg1-1+deb12u1` → `20.10.24+dfsg1`.
+pub fn upstream_version(deb: &str) -> String {
+    let no_epoch = deb.split_once(':').map(|(_, v)| v).unwrap_or(deb);
+    no_epoch
+        .rsplit_once('-')
+        .map(|(v, _)| v)
+        .unwrap_or(no_epoch)
+        .to_string()
+}
+
 /// NVIDIA_REQUIRE_CUDA from a local image's environment (`--image`).
 fn image_require_cuda(host: &Host, reference: &str) -> Probed<Option<String>> {
     // The reference goes into a URL path: keep it from being read as a query or a climb.
@@ -496,6 +535,16 @@ mod tests {
             names,
             vec!["-H=fd://", "--config-file=/etc/docker/gpu.json", "--debug"]
         );
+    }
+
+    #[test]
+    fn debian_versions_to_upstream() {
+        assert_eq!(upstream_version("5:26.1.4-1~ubuntu.22.04~jammy"), "26.1.4");
+        assert_eq!(
+            upstream_version("20.10.24+dfsg1-1+deb12u1"),
+            "20.10.24+dfsg1"
+        );
+        assert_eq!(upstream_version("24.0.5"), "24.0.5");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn gather(host: &Host, req: &Request) -> Facts {
     let packages = toolkit::packages(host);
     std::thread::scope(|s| {
         let nvml = s.spawn(|| host.nvml.query());
-        let docker = s.spawn(|| docker::gather(host, req.image.as_deref()));
+        let docker = s.spawn(|| docker::gather(host, req.image.as_deref(), &packages));
         let toolkit = s.spawn(|| toolkit::gather(host, &packages));
         let resources = resources_with_deadline(host, req.deadline);
         let (os, wsl) = os::gather(host);
