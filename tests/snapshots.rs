@@ -248,8 +248,8 @@ fn the_cli_version_comes_from_the_package_that_owns_the_binary() {
     let dir = tmp.path().join("h01");
     copy_dir(&fixture("H01-healthy-native"), &dir);
     std::fs::remove_file(dir.join("commands/docker-client.json")).unwrap();
-    let status = std::fs::read_to_string(dir.join("root/var/lib/dpkg/status")).unwrap();
-    let cli_version = status
+    let dpkg = std::fs::read_to_string(dir.join("root/var/lib/dpkg/status")).unwrap();
+    let cli_version = dpkg
         .split("\n\n")
         .find(|s| s.starts_with("Package: docker-ce-cli\n"))
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Version: ")))

@@ -129,13 +129,10 @@ fn presence(f: &Facts) -> (Finding, Finding) {
                 (
                     Finding::ok(
                         "docker.not-installed",
-                        format!(
-                            "Docker CLI {}",
-                            f.docker
-                                .client_version
-                                .as_deref()
-                                .unwrap_or("not found; engine only")
-                        ),
+                        match &f.docker.client_version {
+                            Some(c) => format!("Docker CLI {c} installed"),
+                            None => "Docker engine installed (no docker CLI on PATH)".to_string(),
+                        },
                     ),
                     Finding::ok(
                         "docker.unreachable",
