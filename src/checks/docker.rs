@@ -214,7 +214,7 @@ fn versions(f: &Facts, req: &Requirements) -> Vec<Finding> {
     } else {
         Finding::ok(
             "docker.gpus-flag-unsupported",
-            format!("engine {raw} supports --gpus"),
+            format!("the engine supports --gpus ({gpus}+)"),
         )
     };
     let client_min = &req.docker.client_min.value;
@@ -608,7 +608,10 @@ fn desktop(f: &Facts) -> Vec<Finding> {
             ["docker context use default"],
         )
     } else {
-        Finding::ok("docker.desktop-linux-context", format!("context {}", f.docker.context.as_deref().unwrap_or("default")))
+        Finding::ok("docker.desktop-linux-context", match f.docker.context.as_deref() {
+            Some("DOCKER_HOST") => "engine chosen by DOCKER_HOST".to_string(),
+            c => format!("docker context {}", c.unwrap_or("default")),
+        })
     });
     out
 }

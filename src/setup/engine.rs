@@ -78,11 +78,16 @@ pub fn run_restart(argv: &[String], deadline: Duration) -> Result<(), String> {
     let shown = argv.join(" ");
     match run_with_deadline(&args, deadline) {
         Ok(out) if out.status == Some(0) => Ok(()),
-        Ok(out) => Err(format!(
-            "`{shown}` failed (exit {}): {}",
-            out.status.map_or("signal".to_string(), |s| s.to_string()),
-            out.stderr.trim()
-        )),
+        Ok(out) => {
+            let said = [out.stderr.trim(), out.stdout.trim()]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .unwrap_or("it printed nothing");
+            Err(format!(
+                "`{shown}` failed (exit {}): {said}",
+                out.status.map_or("signal".to_string(), |s| s.to_string()),
+            ))
+        }
         Err(CmdError::NotFound) => Err(format!("`{shown}`: program not found")),
         Err(CmdError::Timeout(d)) => Err(format!("`{shown}` did not finish in {} s", d.as_secs())),
         Err(CmdError::Failed(m)) => Err(format!("`{shown}`: {m}")),

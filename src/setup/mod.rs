@@ -779,6 +779,13 @@ fn apply_to_engine(
                 let _ = std::fs::remove_file(p);
             }
         }
+        // The restart itself may be what failed while the engine kept running untouched:
+        // then it still runs the configuration the restored file holds.
+        Err(why) if host.engine.get_json("/info").is_ok() => {
+            out.error(&format!(
+                "could not restart the engine ({why}); it still runs its previous configuration, which the restored file matches"
+            ));
+        }
         Err(why) => {
             out.error(&format!(
                 "the engine is still not healthy after the rollback: {why}"
