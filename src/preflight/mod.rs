@@ -133,13 +133,20 @@ pub fn validate_allow(allow: &[String]) -> Result<(), String> {
     let known = allowable_ids();
     for a in allow {
         if !known.iter().any(|k| k == a) {
-            let near: Vec<&str> = known
+            // Ids that contain the whole entry first; otherwise ids sharing a part of it.
+            let mut near: Vec<&str> = known
                 .iter()
                 .map(String::as_str)
-                .filter(|k| {
-                    k.contains(a.as_str()) || a.split('.').any(|p| p.len() > 2 && k.contains(p))
-                })
+                .filter(|k| k.contains(a.as_str()))
                 .collect();
+            if near.is_empty() {
+                near = known
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|k| a.split(['.', '-']).any(|p| p.len() > 3 && k.contains(p)))
+                    .take(5)
+                    .collect();
+            }
             let hint = if near.is_empty() {
                 "`nvctk explain --list` shows every check id; API tests are api.cuda, api.vulkan, …"
                     .to_string()
