@@ -19,7 +19,7 @@ pub struct Problem {
 pub struct Node {
     pub name: String,
     pub file: String,
-    /// The report's worst status: ok, info, warn or error.
+    /// The report's worst status: ok, warn or error.
     pub status: String,
     pub distro: Option<String>,
     pub engine: Option<String>,
@@ -96,7 +96,11 @@ pub fn node(name: &str, file: &str, text: &str) -> Result<Node, String> {
     Ok(Node {
         name: name.to_string(),
         file: file.to_string(),
-        status: v["status"].as_str().unwrap_or("ok").to_string(),
+        // Notes (info) do not make a node less ready.
+        status: match v["status"].as_str() {
+            Some(s @ ("error" | "warn")) => s.to_string(),
+            _ => "ok".to_string(),
+        },
         distro: opt_str(&h["distro"]),
         engine: opt_str(&h["engine"]),
         driver: opt_str(&h["driver"]),
