@@ -56,8 +56,10 @@ pub enum Command {
     /// Make an engine GPU-ready: register the nvidia runtime safely and reversibly
     #[command(subcommand)]
     Setup(SetupCmd),
-    /// The CI job: doctor plus the pipeline's requirements and API tests, strict, bounded in
-    /// time, as human text, JSON, JUnit XML or GitHub annotations
+    /// The CI job: doctor plus required runtimes and API tests, strict and time-bounded
+    ///
+    /// Any warning or error fails unless allowed (--allow, .nvctk.toml). Reports as human
+    /// text, JSON, JUnit XML or GitHub annotations with a job summary.
     #[command(after_help = PREFLIGHT_HELP)]
     Preflight(PreflightArgs),
     /// Work with saved reports

@@ -32,7 +32,11 @@ fn reports() -> tempfile::TempDir {
 #[test]
 fn merge_prints_the_fleet_table() {
     let dir = reports();
-    let out = nvctk().args(["report", "merge"]).arg(dir.path()).output().unwrap();
+    let out = nvctk()
+        .args(["report", "merge"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "some node has an error");
     assert!(out.stderr.is_empty());
     insta::assert_snapshot!("fleet_table", String::from_utf8_lossy(&out.stdout));
@@ -41,10 +45,20 @@ fn merge_prints_the_fleet_table() {
 #[test]
 fn merge_json_names_which_nodes_fail_which_checks() {
     let dir = reports();
-    let files: Vec<_> = NODES.iter().map(|(n, _)| dir.path().join(format!("{n}.json"))).collect();
-    let (code, v, _) = run_json(nvctk().args(["report", "merge", "--format", "json"]).args(&files));
+    let files: Vec<_> = NODES
+        .iter()
+        .map(|(n, _)| dir.path().join(format!("{n}.json")))
+        .collect();
+    let (code, v, _) = run_json(
+        nvctk()
+            .args(["report", "merge", "--format", "json"])
+            .args(&files),
+    );
     assert_eq!(code, 1);
-    assert_eq!(v["totals"], serde_json::json!({"nodes": 6, "error": 3, "warn": 2, "ok": 1}));
+    assert_eq!(
+        v["totals"],
+        serde_json::json!({"nodes": 6, "error": 3, "warn": 2, "ok": 1})
+    );
     let row = |id: &str| {
         v["checks"]
             .as_array()
@@ -54,13 +68,27 @@ fn merge_json_names_which_nodes_fail_which_checks() {
             .unwrap_or_else(|| panic!("no row {id}"))
             .clone()
     };
-    assert_eq!(row("toolkit.vulnerable")["nodes"], serde_json::json!(["gpu-a2", "gpu-b2"]));
-    assert_eq!(row("driver.library-mismatch")["nodes"], serde_json::json!(["gpu-c2"]));
+    assert_eq!(
+        row("toolkit.vulnerable")["nodes"],
+        serde_json::json!(["gpu-a2", "gpu-b2"])
+    );
+    assert_eq!(
+        row("driver.library-mismatch")["nodes"],
+        serde_json::json!(["gpu-c2"])
+    );
     assert_eq!(row("docker.default-runtime-nvidia")["status"], "warn");
     let first_row = &v["checks"][0];
     assert_eq!(first_row["status"], "error", "errors come first");
-    let nodes: Vec<&str> = v["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
-    assert_eq!(nodes, ["gpu-a1", "gpu-a2", "gpu-c2", "gpu-b1", "gpu-b2", "gpu-c1"]);
+    let nodes: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nodes,
+        ["gpu-a1", "gpu-a2", "gpu-c2", "gpu-b1", "gpu-b2", "gpu-c1"]
+    );
     insta::assert_json_snapshot!("fleet_json", v);
 }
 
@@ -69,11 +97,23 @@ fn merge_rejects_what_is_not_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("node-x.json");
     std::fs::write(&bad, "{\"hello\": 1}").unwrap();
-    let out = nvctk().args(["report", "merge"]).arg(&bad).output().unwrap();
+    let out = nvctk()
+        .args(["report", "merge"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: ") && err.contains("node-x.json: not an nvctk doctor report with schema 1"), "{err}");
-    let out = nvctk().args(["report", "merge"]).arg(dir.path().join("missing.json")).output().unwrap();
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("node-x.json: not an nvctk doctor report with schema 1"),
+        "{err}"
+    );
+    let out = nvctk()
+        .args(["report", "merge"])
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read "));
 }
