@@ -15,7 +15,9 @@ fn cargo_deb_available() -> bool {
         .is_ok_and(|o| o.status.success())
         && which("dpkg-deb").is_some();
     if !ok && std::env::var_os("CI").is_some() {
-        panic!("CI is set but cargo-deb or dpkg-deb is missing: cargo install cargo-deb --locked (see .ci/run)");
+        panic!(
+            "CI is set but cargo-deb or dpkg-deb is missing: cargo install cargo-deb --locked (see .ci/run)"
+        );
     }
     if !ok {
         eprintln!("skipping: needs cargo-deb and dpkg-deb");
@@ -32,7 +34,12 @@ fn deb_installs_binary_completions_and_man_pages() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .arg(root.join("packaging/build-deb.sh"))
-        .args(["--fast", "--binary", env!("CARGO_BIN_EXE_nvctk"), "--output"])
+        .args([
+            "--fast",
+            "--binary",
+            env!("CARGO_BIN_EXE_nvctk"),
+            "--output",
+        ])
         .arg(out_dir.path())
         .current_dir(root)
         .output()
@@ -55,12 +62,22 @@ fn deb_installs_binary_completions_and_man_pages() {
         "{name}"
     );
 
-    let info = Command::new("dpkg-deb").arg("-f").arg(&deb).args(["Package", "Depends"]).output().unwrap();
+    let info = Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(&deb)
+        .args(["Package", "Depends"])
+        .output()
+        .unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(info.contains("Package: nvctk"), "{info}");
 
     let inst = tempfile::tempdir().unwrap();
-    let st = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(inst.path()).status().unwrap();
+    let st = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(inst.path())
+        .status()
+        .unwrap();
     assert!(st.success());
     let r = inst.path();
     for f in [
@@ -79,7 +96,8 @@ fn deb_installs_binary_completions_and_man_pages() {
     let v = Command::new(&bin).arg("--version").output().unwrap();
     assert!(v.status.success());
     assert!(
-        String::from_utf8_lossy(&v.stdout).starts_with(&format!("nvctk {} (commit ", env!("CARGO_PKG_VERSION"))),
+        String::from_utf8_lossy(&v.stdout)
+            .starts_with(&format!("nvctk {} (commit ", env!("CARGO_PKG_VERSION"))),
         "{}",
         String::from_utf8_lossy(&v.stdout)
     );
@@ -91,7 +109,8 @@ fn deb_installs_binary_completions_and_man_pages() {
         .unwrap();
     assert_eq!(d.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&d.stdout).contains("[✗] the NVIDIA Container Toolkit is not installed (toolkit.not-installed)"),
+        String::from_utf8_lossy(&d.stdout)
+            .contains("[✗] the NVIDIA Container Toolkit is not installed (toolkit.not-installed)"),
         "{}",
         String::from_utf8_lossy(&d.stdout)
     );

@@ -256,7 +256,7 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
         .chain(api.iter().map(item_of_api))
         .collect();
     for i in &mut items {
-        i.allowed = i.fires() && s.allow.iter().any(|a| *a == i.id);
+        i.allowed = i.fires() && s.allow.contains(&i.id);
     }
     Ok(Outcome {
         doctor: doc,
