@@ -57,7 +57,13 @@ pub fn verdict_line(o: &Outcome, colour: bool) -> String {
 }
 
 pub fn render_human(o: &Outcome, opts: human::Options) -> String {
-    let mut s = human::render(&o.doctor.facts, &o.doctor.findings, opts);
+    let doctor = human::render(&o.doctor.facts, &o.doctor.findings, opts);
+    // Requirements and API tests go with the checks, above doctor's closing counts.
+    let (body, tail) = match doctor.rfind("\n\n") {
+        Some(i) => doctor.split_at(i + 1),
+        None => (doctor.as_str(), ""),
+    };
+    let mut s = body.to_string();
     for (kind, title) in [
         (Kind::Requirement, "Requirements"),
         (Kind::Api, "API tests"),
@@ -87,7 +93,7 @@ pub fn render_human(o: &Outcome, opts: human::Options) -> String {
             }
         }
     }
-    let _ = writeln!(s);
+    s.push_str(tail);
     s.push_str(&verdict_line(o, true));
     if !o.failures().is_empty() {
         let warn_only = o.failures().iter().all(|i| i.status == Status::Warn);
