@@ -6,10 +6,22 @@ use nvctk::output::ColorChoice;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `nvctk --version`: the version, then the commit, target and profile it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("NVCTK_GIT_COMMIT"),
+    ", ",
+    env!("NVCTK_TARGET"),
+    ", ",
+    env!("NVCTK_PROFILE"),
+    " build)"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "nvctk",
-    version,
+    version = VERSION,
     about = "Make Linux and WSL2 hosts ready for GPU containers with the NVIDIA Container Toolkit, and prove it",
     propagate_version = true
 )]
@@ -17,10 +29,10 @@ pub struct Cli {
     /// When to use colour: auto follows the terminal, NO_COLOR and CLICOLOR_FORCE
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
-    /// Show details and skipped checks
+    /// Show details and skipped checks (every command)
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// Show only problems
+    /// Show only problems; hints and progress are left out (every command)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -44,6 +56,26 @@ pub enum Command {
     /// Make an engine GPU-ready: register the nvidia runtime safely and reversibly
     #[command(subcommand)]
     Setup(SetupCmd),
+    /// The CI job: doctor plus required runtimes and API tests, strict and time-bounded
+    ///
+    /// Any warning or error fails unless allowed (--allow, .nvctk.toml). Reports as human
+    /// text, JSON, JUnit XML or GitHub annotations with a job summary.
+    #[command(after_help = PREFLIGHT_HELP)]
+    Preflight(PreflightArgs),
+    /// Work with saved reports
+    #[command(subcommand)]
+    Report(ReportCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder
+    Man {
+        /// Write nvctk.1 and nvctk-COMMAND.1 pages here instead of printing nvctk.1
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Print the long explanation and fix for one check id
     Explain {
         /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
@@ -91,6 +123,138 @@ pub struct DoctorArgs {
     /// Exit 1 on warnings too
     #[arg(long)]
     pub strict: bool,
+}
+
+const PREFLIGHT_HELP: &str = "\
+Exit status: 0 nothing failed; 1 a check, requirement or API test failed (warnings too,
+unless allowed); 2 nvctk itself failed (bad arguments or config, or --timeout exceeded).
+
+Settings may also come from .nvctk.toml in the current folder (or --config PATH):
+  [preflight]
+  allow = [\"os.unsupported-distro\"]
+  api = [\"cuda\"]
+  cuda = \"12.4\"
+  require-runtime = [\"nvidia\"]
+  timeout = 60
+Flags win over the file; --allow lists are added to the file's.";
+
+#[derive(Args, Debug)]
+pub struct PreflightArgs {
+    /// Inspect a host whose / is mounted at DIR
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Replay a snapshot (folder or .tar.gz) instead of inspecting this host
+    #[arg(long, value_name = "PATH", conflicts_with = "root")]
+    pub snapshot: Option<PathBuf>,
+    /// Run these API tests in containers: cuda, opengl, vulkan, opencl, video or all
+    #[arg(long, value_name = "LIST")]
+    pub api: Option<String>,
+    /// Fail unless the driver supports this CUDA version, e.g. 12.4
+    #[arg(long, value_name = "X.Y")]
+    pub cuda: Option<String>,
+    /// Fail unless the engine has this runtime registered (repeat or comma-separate)
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub require_runtime: Vec<String>,
+    /// A check id (or api.NAME) whose warning or error does not fail the job (repeat or comma-separate)
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// Seconds the whole preflight may take [default: 120]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Seconds each probe may take before it is reported as hung
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        env = "NVCTK_TIMEOUT"
+    )]
+    pub probe_timeout: f64,
+    /// Load NVML from this file instead of libnvidia-ml.so.1
+    #[arg(long, value_name = "PATH", env = "NVCTK_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PreflightFormat::Human)]
+    pub format: PreflightFormat,
+    /// Also write a JUnit XML report to this file, whatever --format says
+    #[arg(long, value_name = "PATH")]
+    pub junit_file: Option<PathBuf>,
+    /// Read settings from this file instead of ./.nvctk.toml
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore ./.nvctk.toml
+    #[arg(long)]
+    pub no_config: bool,
+    /// Where `--format github` appends its Markdown job summary
+    #[arg(long, value_name = "PATH", env = "GITHUB_STEP_SUMMARY", hide = true)]
+    pub step_summary: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PreflightFormat {
+    Human,
+    Json,
+    Junit,
+    Github,
+}
+
+impl PreflightArgs {
+    pub fn settings(
+        self,
+        verbose: bool,
+        quiet: bool,
+    ) -> Result<nvctk::preflight::Settings, String> {
+        use nvctk::preflight::{Flags, Format, Settings};
+        let cwd =
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        let flags = Flags {
+            snapshot: self.snapshot,
+            root: self.root,
+            probe_deadline: deadline(self.probe_timeout)
+                .map_err(|e| e.replace("--timeout", "--probe-timeout"))?,
+            nvml_lib: self.nvml_lib,
+            cuda: self.cuda,
+            api: self.api,
+            require_runtimes: self
+                .require_runtime
+                .into_iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            allow: self
+                .allow
+                .into_iter()
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect(),
+            timeout: self.timeout,
+            format: match self.format {
+                PreflightFormat::Human => Format::Human,
+                PreflightFormat::Json => Format::Json,
+                PreflightFormat::Junit => Format::Junit,
+                PreflightFormat::Github => Format::Github,
+            },
+            config: self.config,
+            no_config: self.no_config,
+            step_summary: self.step_summary.filter(|p| !p.as_os_str().is_empty()),
+            junit_file: self.junit_file,
+            human: nvctk::report::human::Options { verbose, quiet },
+        };
+        Settings::resolve(flags, &cwd)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCmd {
+    /// Merge doctor JSON reports (one per node; the file stem names the node) into one fleet
+    /// table: which checks fail on which nodes. Exit 1 when any node has an error.
+    Merge {
+        /// Report files, or folders of *.json reports
+        #[arg(required = true, value_name = "FILES")]
+        files: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

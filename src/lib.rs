@@ -9,6 +9,7 @@ pub mod gputest;
 pub mod host;
 pub mod install;
 pub mod output;
+pub mod preflight;
 pub mod probe;
 pub mod redact;
 pub mod report;

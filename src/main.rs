@@ -2,8 +2,8 @@
 
 mod cli;
 
-use clap::Parser;
-use cli::{Cli, Command, SetupCmd, SnapshotCmd};
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command, OutFormat, ReportCmd, SetupCmd, SnapshotCmd};
 use colored::Colorize;
 use nvctk::output;
 
@@ -52,8 +52,87 @@ fn run(cli: Cli) -> Result<i32, String> {
             Ok(0)
         }
         Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings()?),
+        Command::Preflight(args) => preflight(args.settings(cli.verbose, cli.quiet)?),
+        Command::Report(ReportCmd::Merge { files, format }) => {
+            let fleet = nvctk::report::fleet::load(&files)?;
+            output::print(&match format {
+                OutFormat::Human => nvctk::report::fleet::render_human(&fleet),
+                OutFormat::Json => nvctk::report::fleet::render_json(&fleet),
+            })?;
+            Ok(nvctk::report::fleet::exit_code(&fleet))
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "nvctk", &mut buf);
+            output::print(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
+        Command::Man { dir } => man(dir, cli.quiet),
         Command::Explain { id, list } => explain(id, list),
     }
+}
+
+fn preflight(settings: nvctk::preflight::Settings) -> Result<i32, String> {
+    use nvctk::preflight::{self, Format};
+    let outcome = match preflight::run_bounded(&settings) {
+        Ok(o) => o,
+        Err(e) => {
+            if settings.format == Format::Github {
+                // Make the reason visible on the run page too, not only in the log.
+                let first = e.lines().next().unwrap_or("");
+                output::print(&format!(
+                    "::error title=nvctk preflight::{}\n",
+                    nvctk::report::github::escape_data(first)
+                ))?;
+            }
+            return Err(e);
+        }
+    };
+    output::print(&preflight::render(&settings, &outcome))?;
+    for w in preflight::write_side_files(&settings, &outcome)? {
+        eprintln!("{} {w}", "warning:".yellow().bold());
+    }
+    Ok(outcome.exit_code())
+}
+
+/// One page for nvctk, and with --dir one per subcommand (nvctk-doctor.1, nvctk-setup-docker.1 …).
+fn man(dir: Option<std::path::PathBuf>, quiet: bool) -> Result<i32, String> {
+    let render = |cmd: clap::Command| -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut buf)
+            .map_err(|e| format!("cannot render the man page: {e}"))?;
+        Ok(buf)
+    };
+    let root = Cli::command();
+    let Some(dir) = dir else {
+        output::print(&String::from_utf8_lossy(&render(root)?))?;
+        return Ok(0);
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut pages = vec![("nvctk".to_string(), root.clone())];
+    fn walk(prefix: &str, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{prefix}-{}", sub.get_name());
+            // A handful of short names for a process about to exit: leaking them is fine.
+            let page = sub
+                .clone()
+                .name(name.clone().leak() as &str)
+                .version(cli::VERSION);
+            out.push((name.clone(), page));
+            walk(&name, sub, out);
+        }
+    }
+    walk("nvctk", &root, &mut pages);
+    for (name, cmd) in pages {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, render(cmd)?)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if !quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(0)
 }
 
 fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
@@ -72,6 +151,11 @@ fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
         return Ok(0);
     }
     let id = id.unwrap_or_default();
+    if id == nvctk::preflight::REQUIRE_RUNTIME_ID || id.starts_with("api.") {
+        // Preflight's own verdicts are documented with preflight.
+        output::print(include_str!("../docs/preflight.md"))?;
+        return Ok(0);
+    }
     match (catalog::get(&id), catalog::doc(&id)) {
         (Some(_), Some(doc)) => {
             output::print(doc)?;

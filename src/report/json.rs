@@ -19,8 +19,9 @@ pub struct Report<'a> {
     pub checks: &'a [Finding],
 }
 
-pub fn render(facts: &Facts, findings: &[Finding], source: &str) -> String {
-    let report = Report {
+/// The report as data, for embedding (preflight's JSON carries it under `doctor`).
+pub fn report<'a>(facts: &Facts, findings: &'a [Finding], source: &'a str) -> Report<'a> {
+    Report {
         schema: SCHEMA_VERSION,
         nvctk_version: env!("CARGO_PKG_VERSION"),
         source,
@@ -28,7 +29,11 @@ pub fn render(facts: &Facts, findings: &[Finding], source: &str) -> String {
         status: overall(findings).as_str(),
         counts: counts(findings),
         checks: findings,
-    };
+    }
+}
+
+pub fn render(facts: &Facts, findings: &[Finding], source: &str) -> String {
+    let report = report(facts, findings, source);
     let mut s =
         serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');

@@ -1,7 +1,11 @@
 //! Reports print findings; they neither probe nor judge.
 
+pub mod fleet;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod preflight;
 
 use crate::checks::{Finding, Status};
 use crate::facts::{Facts, WslKind};

@@ -1,0 +1,156 @@
+//! `nvctk preflight` in human and JSON form (JUnit and GitHub live in their own files).
+
+use super::human::{self, mark};
+use crate::checks::Status;
+use crate::preflight::{Item, Kind, Outcome};
+use colored::Colorize;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// The last line: passed or failed, and why.
+pub fn verdict_line(o: &Outcome, colour: bool) -> String {
+    let failures = o.failures();
+    let allowed = o.allowed();
+    let ids = |v: &[&Item]| {
+        v.iter()
+            .map(|i| format!("{} ({})", i.id, i.status.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::new();
+    if failures.is_empty() {
+        let head = "preflight passed";
+        let _ = write!(
+            s,
+            "{}",
+            if colour {
+                head.green().bold().to_string()
+            } else {
+                head.to_string()
+            }
+        );
+        if !allowed.is_empty() {
+            let _ = write!(s, " · allowed: {}", ids(&allowed));
+        }
+    } else {
+        let head = format!(
+            "preflight failed: {} problem{}",
+            failures.len(),
+            if failures.len() == 1 { "" } else { "s" }
+        );
+        let _ = write!(
+            s,
+            "{}: {}",
+            if colour {
+                head.red().bold().to_string()
+            } else {
+                head
+            },
+            ids(&failures)
+        );
+        if !allowed.is_empty() {
+            let _ = write!(s, " · allowed: {}", ids(&allowed));
+        }
+    }
+    let _ = writeln!(s, " · {:.1} s", o.seconds);
+    s
+}
+
+pub fn render_human(o: &Outcome, opts: human::Options) -> String {
+    let doctor = human::render(&o.doctor.facts, &o.doctor.findings, opts);
+    // Requirements and API tests go with the checks, above doctor's closing counts.
+    let (body, tail) = match doctor.rfind("\n\n") {
+        Some(i) => doctor.split_at(i + 1),
+        None => (doctor.as_str(), ""),
+    };
+    let mut s = body.to_string();
+    for (kind, title) in [
+        (Kind::Requirement, "Requirements"),
+        (Kind::Api, "API tests"),
+    ] {
+        let items: Vec<&Item> = o.items.iter().filter(|i| i.kind == kind).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{}", title.bold());
+        for i in items {
+            if opts.quiet && !i.fires() {
+                continue;
+            }
+            let _ = writeln!(s, "  {} {} ({})", mark(i.status), i.summary, i.id);
+            if i.fires() || opts.verbose {
+                for d in &i.details {
+                    let _ = writeln!(s, "      {d}");
+                }
+            }
+            if i.fires() {
+                if let Some(f) = &i.fix {
+                    let _ = writeln!(s, "      {} {f}", "fix:".bold());
+                }
+                for c in &i.commands {
+                    let _ = writeln!(s, "        {}", format!("$ {c}").cyan());
+                }
+            }
+        }
+    }
+    s.push_str(tail);
+    s.push_str(&verdict_line(o, true));
+    if !o.failures().is_empty() {
+        let warn_only = o.failures().iter().all(|i| i.status == Status::Warn);
+        let _ = writeln!(
+            s,
+            "{} {}",
+            "hint:".bold(),
+            if warn_only {
+                "a warning you accept can be allowed with --allow ID or in .nvctk.toml ([preflight] allow = [\"ID\"])"
+            } else {
+                "`nvctk explain ID` gives the full explanation and fix for each check"
+            }
+        );
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: u32,
+    kind: &'static str,
+    nvctk_version: &'static str,
+    status: &'static str,
+    exit_code: i32,
+    seconds: f64,
+    config_file: Option<String>,
+    allow: &'a [String],
+    failures: Vec<&'a str>,
+    allowed: Vec<&'a str>,
+    doctor: super::json::Report<'a>,
+    requirements: &'a [crate::checks::Finding],
+    api: &'a [crate::gputest::ApiResult],
+}
+
+/// One object on stdout, schema in docs/schema/preflight-v1.json.
+pub fn render_json(o: &Outcome) -> String {
+    let r = Report {
+        schema: 1,
+        kind: "preflight",
+        nvctk_version: env!("CARGO_PKG_VERSION"),
+        status: if o.failures().is_empty() {
+            "pass"
+        } else {
+            "fail"
+        },
+        exit_code: o.exit_code(),
+        seconds: (o.seconds * 1000.0).round() / 1000.0,
+        config_file: o.config_file.as_ref().map(|p| p.display().to_string()),
+        allow: &o.allow,
+        failures: o.failures().iter().map(|i| i.id.as_str()).collect(),
+        allowed: o.allowed().iter().map(|i| i.id.as_str()).collect(),
+        doctor: super::json::report(&o.doctor.facts, &o.doctor.findings, o.doctor.source),
+        requirements: &o.requirements,
+        api: &o.api,
+    };
+    let mut s =
+        serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
