@@ -324,7 +324,7 @@ pub struct SetupDockerArgs {
 }
 
 impl SetupDockerArgs {
-    pub fn settings(&self) -> Result<nvctk::setup::Settings, String> {
+    pub fn settings(&self, quiet: bool) -> Result<nvctk::setup::Settings, String> {
         let invocation = std::env::args()
             .skip(1)
             .map(|a| {
@@ -339,6 +339,7 @@ impl SetupDockerArgs {
             .collect::<Vec<_>>()
             .join(" ");
         Ok(nvctk::setup::Settings {
+            quiet,
             dry_run: self.dry_run,
             set_default: self.set_as_default,
             yes: self.yes,

@@ -51,7 +51,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             }
             Ok(0)
         }
-        Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings()?),
+        Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings(cli.quiet)?),
         Command::Preflight(args) => preflight(args.settings(cli.verbose, cli.quiet)?),
         Command::Report(ReportCmd::Merge { files, format }) => {
             let fleet = nvctk::report::fleet::load(&files)?;

@@ -88,6 +88,8 @@ pub struct SecurityTable {
 }
 
 pub struct Requirements {
+    /// The first Docker release that reads `features.cdi` (from checks/docker.json `cdi_min`).
+    pub docker_cdi_min: String,
     pub cuda: CudaTable,
     pub distros: DistroTable,
     pub docker: DockerTable,
@@ -110,7 +112,13 @@ impl Requirements {
     }
 
     pub fn parse() -> Result<Requirements, serde_json::Error> {
+        let docker_raw: serde_json::Value = serde_json::from_str(DOCKER_JSON)?;
         Ok(Requirements {
+            docker_cdi_min: docker_raw
+                .pointer("/cdi_min/value")
+                .and_then(|v| v.as_str())
+                .unwrap_or("25.0")
+                .to_string(),
             cuda: serde_json::from_str(CUDA_JSON)?,
             distros: serde_json::from_str(DISTROS_JSON)?,
             docker: serde_json::from_str(DOCKER_JSON)?,

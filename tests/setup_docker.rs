@@ -206,7 +206,7 @@ fn registers_the_runtime_by_reload_runs_a_container_and_a_second_run_is_a_no_op(
     assert!(d.docker(&["version"]).status.success());
     // doctor's Docker checks, shown after setup, pass.
     assert!(
-        stdout.contains("doctor: Docker and toolkit checks"),
+        stdout.contains("doctor: Docker, toolkit and CDI checks"),
         "{stdout}"
     );
     assert!(stdout.contains("no Docker or toolkit problems"), "{stdout}");
@@ -516,4 +516,31 @@ fn a_missing_toolkit_gets_the_install_commands_and_nothing_changes() {
     );
     assert!(stderr.contains("--install-toolkit"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&d.config).unwrap(), ORIGINAL);
+}
+
+/// A stopped engine behind a non-default endpoint may read any file: setup must not guess
+/// (it used to fall back to /etc/docker/daemon.json, the system engine's file).
+#[test]
+fn a_stopped_engine_elsewhere_is_not_configured_blind() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let etc_before = std::fs::read("/etc/docker/daemon.json").ok();
+    let out = nvctk()
+        .args(["setup", "docker", "--yes"])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is not running, so nvctk cannot tell which daemon.json it reads"),
+        "{err}"
+    );
+    assert!(err.contains("--config PATH"), "{err}");
+    assert_eq!(
+        std::fs::read("/etc/docker/daemon.json").ok(),
+        etc_before,
+        "the system file was touched"
+    );
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -54,6 +55,8 @@ pub fn run_with_deadline(argv: &[&str], deadline: Duration) -> Result<CmdOutput,
         .stderr(Stdio::piped())
         // A stable language keeps the texts we parse stable.
         .env("LC_ALL", "C")
+        // Its own process group, so a timeout kills what it started too (`sh -c` scripts).
+        .process_group(0)
         .spawn()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => CmdError::NotFound,
@@ -73,9 +76,9 @@ pub fn run_with_deadline(argv: &[&str], deadline: Duration) -> Result<CmdOutput,
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Err(CmdError::Failed(e.to_string())),
         Err(_) => {
-            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+            // SAFETY: kill(2) on the process group of a child we spawned and have not reaped.
             unsafe {
-                libc::kill(pid, libc::SIGKILL);
+                libc::kill(-pid, libc::SIGKILL);
             }
             return Err(CmdError::Timeout(deadline));
         }
@@ -154,6 +157,17 @@ mod tests {
         let res = run_with_deadline(&["sleep", "30"], Duration::from_millis(200));
         assert!(matches!(res, Err(CmdError::Timeout(_))));
         assert!(start.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_timeout_also_ends_what_the_program_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("survivor");
+        let script = format!("(sleep 1; touch {}) & sleep 30", mark.display());
+        let res = run_with_deadline(&["sh", "-c", &script], Duration::from_millis(200));
+        assert!(matches!(res, Err(CmdError::Timeout(_))));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!mark.exists(), "a grandchild outlived the deadline");
     }
 
     #[test]

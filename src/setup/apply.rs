@@ -280,21 +280,43 @@ fn save_beside(target: &Path, tag: &str, bytes: &[u8]) -> io::Result<PathBuf> {
 
 /// `daemon.json.nvctk-backup-<time>` beside the file: what it held before nvctk changed it.
 pub fn backup(target: &Path, original: &[u8]) -> io::Result<PathBuf> {
-    save_beside(target, BACKUP_TAG, original)
+    let p = save_beside(target, BACKUP_TAG, original)?;
+    prune(target, BACKUP_TAG);
+    Ok(p)
+}
+
+/// How many backups (and undo copies) of a file nvctk keeps; older ones are removed so
+/// repeated runs do not fill /etc/docker.
+pub const KEEP: usize = 5;
+
+fn prune(target: &Path, tag: &str) {
+    let found = tagged(target, tag);
+    if found.len() > KEEP {
+        for old in &found[..found.len() - KEEP] {
+            let _ = fs::remove_file(old);
+        }
+    }
 }
 
 /// `daemon.json.nvctk-undone-<time>`: what `--undo` replaced, kept so nothing is lost.
 pub fn save_undone(target: &Path, current: &[u8]) -> io::Result<PathBuf> {
-    save_beside(target, UNDONE_TAG, current)
+    let p = save_beside(target, UNDONE_TAG, current)?;
+    prune(target, UNDONE_TAG);
+    Ok(p)
 }
 
 /// nvctk's backups of `target`, oldest first.
 pub fn backups(target: &Path) -> Vec<PathBuf> {
+    tagged(target, BACKUP_TAG)
+}
+
+/// Files beside `target` named `<name><tag><time>`, oldest first (the time sorts as text).
+fn tagged(target: &Path, tag: &str) -> Vec<PathBuf> {
     let dir = parent(target);
     let Ok(name) = file_name(target) else {
         return Vec::new();
     };
-    let prefix = format!("{name}{BACKUP_TAG}");
+    let prefix = format!("{name}{tag}");
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -331,6 +353,20 @@ pub fn writable(target: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_newest_backups_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("daemon.json");
+        std::fs::write(&target, "{}").unwrap();
+        for i in 0..(KEEP + 3) {
+            backup(&target, format!("{{\"n\": {i}}}").as_bytes()).unwrap();
+        }
+        let kept = backups(&target);
+        assert_eq!(kept.len(), KEEP);
+        let newest = std::fs::read_to_string(kept.last().unwrap()).unwrap();
+        assert_eq!(newest, format!("{{\"n\": {}}}", KEEP + 2));
+    }
     use std::os::unix::fs::symlink;
 
     #[test]

@@ -9,8 +9,9 @@
 //!
 //! Inserted text copies the file's own style: indentation unit, the spelling of
 //! `:` between key and value, line endings, one-line vs multi-line objects. A
-//! UTF-8 BOM and the presence or absence of a final newline are kept because
-//! nothing outside the top-level object is ever rewritten.
+//! The presence or absence of a final newline is kept because nothing outside
+//! the top-level object is ever rewritten. A UTF-8 BOM is refused: dockerd
+//! refuses it too (`invalid character 'ï' looking for beginning of value`).
 
 use std::fmt;
 
@@ -95,6 +96,8 @@ pub enum EditErrorKind {
     KeyCase,
     /// `runtimes`, the runtime entry, its `path`, or `features` has the wrong type.
     WrongType,
+    /// The file starts with a UTF-8 byte-order mark.
+    Bom,
     /// A bug in nvctk: the planned edits overlap.
     Internal,
 }
@@ -120,6 +123,7 @@ impl std::error::Error for EditError {}
 /// Checks that `text` is a daemon.json dockerd would read (empty counts as
 /// valid: dockerd treats a missing file as `{}`), without planning any change.
 pub fn validate(text: &[u8]) -> Result<(), EditError> {
+    refuse_bom(text)?;
     let body = strip_bom(text);
     let s = utf8(body)?;
     if s.trim_matches(is_json_ws).is_empty() {
@@ -154,6 +158,7 @@ pub fn runtime_paths_match(a: &str, b: &str) -> bool {
 
 /// Plans `op` against the current file contents (empty for an absent file).
 pub fn plan(original: &[u8], op: &Op) -> Result<Plan, EditError> {
+    refuse_bom(original)?;
     let body = strip_bom(original);
     let s = utf8(body)?;
     let mut actions = Vec::new();
@@ -243,6 +248,18 @@ impl Fail {
             kind: self.kind,
         }
     }
+}
+
+fn refuse_bom(b: &[u8]) -> Result<(), EditError> {
+    if b.starts_with(BOM) {
+        return Err(EditError {
+            line: 1,
+            column: 1,
+            message: "the file starts with a UTF-8 byte-order mark (BOM), which dockerd refuses; save it without the BOM (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)".into(),
+            kind: EditErrorKind::Bom,
+        });
+    }
+    Ok(())
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {

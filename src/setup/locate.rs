@@ -226,6 +226,29 @@ pub fn locate(
             hints,
         });
     }
+    // A stopped engine that the user reaches through a non-default endpoint may read any
+    // file; without its command line we cannot know which, so we do not guess.
+    let default_endpoint = endpoint == "unix:///var/run/docker.sock"
+        || (kind == EngineKind::Rootless && endpoint.ends_with("/docker.sock"));
+    let has_config_flag = facts
+        .docker
+        .dockerd_flags
+        .iter()
+        .any(|f| f.flag.starts_with("--config-file="));
+    if let EngineState::Down(message) = &state {
+        if config.is_none() && !default_endpoint && !has_config_flag {
+            return Err(Stop {
+                code: 1,
+                error: Some(format!(
+                    "the engine at {endpoint} is not running, so nvctk cannot tell which daemon.json it reads: {message}"
+                )),
+                notes: vec![],
+                hints: vec![
+                    "start the engine and run this again, or name its file: nvctk setup docker --config PATH".into(),
+                ],
+            });
+        }
+    }
     let (path, why) = match (config, &facts.docker.daemon_json) {
         (Some(p), _) => (p.to_string(), "--config".to_string()),
         (None, _) => {

@@ -38,6 +38,8 @@ pub enum Format {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Print only outcomes, warnings and errors (`-q`).
+    pub quiet: bool,
     pub dry_run: bool,
     pub set_default: bool,
     /// Answer yes to every confirmation.
@@ -65,6 +67,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            quiet: false,
             dry_run: false,
             set_default: false,
             yes: false,
@@ -107,14 +110,16 @@ macro_rules! say_err {
 /// What the user sees: printed as it happens (human) or gathered into one JSON object.
 struct Out {
     json: bool,
+    quiet: bool,
     events: Vec<Value>,
     doc: serde_json::Map<String, Value>,
 }
 
 impl Out {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, quiet: bool) -> Self {
         Out {
             json: format == Format::Json,
+            quiet,
             events: Vec::new(),
             doc: serde_json::Map::new(),
         }
@@ -131,6 +136,7 @@ impl Out {
             "hint" => say_err!("{} {text}", "hint:".bold()),
             "done" => say!("{} {text}", "✓".green().bold()),
             "failed" => say!("{} {text}", "✗".red().bold()),
+            _ if self.quiet => {}
             _ => say!("{text}"),
         }
     }
@@ -158,7 +164,7 @@ impl Out {
 
     fn text_block(&mut self, key: &str, text: &str) {
         self.set(key, text);
-        if !self.json && !text.is_empty() {
+        if !self.json && !self.quiet && !text.is_empty() {
             say!("{}", text.strip_suffix('\n').unwrap_or(text));
         }
     }
@@ -215,7 +221,7 @@ impl Out {
 /// Runs `nvctk setup docker`; the exit code (0 done or nothing to do, 1 refused or
 /// rolled back). `Err` is nvctk itself failing (exit 2).
 pub fn docker(s: &Settings) -> Result<i32, String> {
-    let mut out = Out::new(s.format);
+    let mut out = Out::new(s.format, s.quiet);
     let code = run(s, &mut out);
     match code {
         Ok(code) => {
@@ -388,6 +394,19 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
         ));
     }
 
+    if s.cdi && !s.undo {
+        let version = facts
+            .engine()
+            .and_then(|e| e.version.get("Version"))
+            .and_then(|v| v.as_str())
+            .and_then(crate::version::Version::parse);
+        let min = &crate::requirements::Requirements::get().docker_cdi_min;
+        if let Some(v) = version.filter(|v| v.lt(min)) {
+            out.warn(&format!(
+                "Docker {v} ignores \"features\": {{\"cdi\": true}}: CDI devices need Docker {min} or newer; the setting is written but does nothing until the engine is upgraded"
+            ));
+        }
+    }
     if !s.undo {
         if let Some(code) = ensure_runtime_binary(s, &host, &facts, out)? {
             return Ok(code);
@@ -467,7 +486,7 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
                 return Ok(REFUSED);
             }
         }
-        if will_restart && !s.restart && loc.state == EngineState::Up {
+        if will_restart && loc.state == EngineState::Up {
             let running = facts
                 .engine()
                 .and_then(|e| e.info.get("ContainersRunning"))
@@ -492,7 +511,10 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
                 ));
                 if !out.confirm("Restart the engine?", s.yes) {
                     out.error("not confirmed; nothing was changed");
-                    out.hint(&format!("nvctk {} --restart", s.invocation));
+                    out.hint(&format!(
+                        "nvctk {} --yes    # accepts that running containers stop (or set \"live-restore\": true first)",
+                        s.invocation
+                    ));
                     return Ok(REFUSED);
                 }
             } else {
@@ -943,12 +965,12 @@ fn doctor_summary(s: &Settings, out: &mut Out) {
             .map(|f| json!({"id": f.id, "status": f.status.as_str(), "summary": f.summary}))
             .collect::<Vec<_>>(),
     );
-    if out.json {
+    if out.json || out.quiet {
         return;
     }
     use crate::checks::Status;
     use crate::report::human::mark;
-    say!("\n{}", "doctor: Docker and toolkit checks".bold());
+    say!("\n{}", "doctor: Docker, toolkit and CDI checks".bold());
     for f in findings.iter().filter(|f| f.status != Status::Skip) {
         let problem = matches!(f.status, Status::Error | Status::Warn);
         if problem {
