@@ -52,6 +52,12 @@ fn run(cli: Cli) -> Result<i32, String> {
             Ok(0)
         }
         Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings()?),
+        Command::Test(args) => {
+            let settings = args.settings(cli.quiet)?;
+            let outcome = nvctk::gputest::run(&settings)?;
+            output::print(&nvctk::gputest::render(args.format(), &outcome))?;
+            Ok(i32::from(outcome.failed()))
+        }
         Command::Explain { id, list } => explain(id, list),
     }
 }

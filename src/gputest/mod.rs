@@ -1,8 +1,39 @@
 //! `nvctk test --api …`: short real containers per graphics/compute API, judged by parsers.
 //! The types here are the contract `preflight` builds on; the runner fills them.
 
+pub mod catalog;
+pub mod plan;
+pub mod registry;
+pub mod report;
+pub mod run;
+pub mod verify;
+
 use serde::Serialize;
 use std::time::Duration;
+
+/// Runs the asked APIs against the live host's engine: facts from doctor, one container per
+/// API (concurrently), verdicts from the parsers. Err only when nvctk itself cannot go on
+/// (a broken catalog, Ctrl-C); host problems are failed results.
+pub fn run(s: &Settings) -> Result<Outcome, String> {
+    run::run(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Junit,
+}
+
+/// The report in the asked format.
+pub fn render(format: Format, o: &Outcome) -> String {
+    match format {
+        Format::Human => report::human(o),
+        Format::Json => report::json(o),
+        Format::Junit => report::junit(o),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
