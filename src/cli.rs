@@ -254,6 +254,9 @@ pub struct TestArgs {
     /// Output format (json and junit go to stdout; progress always goes to stderr)
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     pub format: TestFormat,
+    /// Load NVML from this file instead of libnvidia-ml.so.1 (for the driver's CUDA version)
+    #[arg(long, value_name = "PATH", env = "NVCTK_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
 }
 
 impl TestArgs {
@@ -276,6 +279,14 @@ impl TestArgs {
             timeout: deadline(self.timeout)?,
             deadline: deadline(self.probe_timeout)?,
             progress: !quiet,
+        })
+    }
+
+    pub fn doctor_settings(&self) -> Result<doctor::Settings, String> {
+        Ok(doctor::Settings {
+            deadline: deadline(self.probe_timeout)?,
+            nvml_lib: self.nvml_lib.clone(),
+            ..Default::default()
         })
     }
 

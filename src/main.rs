@@ -54,7 +54,8 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings()?),
         Command::Test(args) => {
             let settings = args.settings(cli.quiet)?;
-            let outcome = nvctk::gputest::run(&settings)?;
+            let outcome =
+                nvctk::gputest::run::run_with_doctor(&settings, &args.doctor_settings()?)?;
             output::print(&nvctk::gputest::render(args.format(), &outcome))?;
             Ok(i32::from(outcome.failed()))
         }

@@ -100,11 +100,18 @@ fn engines(facts: &Facts, s: &Settings) -> Engines {
 }
 
 pub fn run(s: &Settings) -> Result<Outcome, String> {
-    let facts = crate::doctor::run(&crate::doctor::Settings {
-        deadline: s.deadline,
-        ..Default::default()
-    })?
-    .facts;
+    run_with_doctor(
+        s,
+        &crate::doctor::Settings {
+            deadline: s.deadline,
+            ..Default::default()
+        },
+    )
+}
+
+/// Like `run`, with the doctor settings given (e.g. `--nvml-lib`).
+pub fn run_with_doctor(s: &Settings, d: &crate::doctor::Settings) -> Result<Outcome, String> {
+    let facts = crate::doctor::run(d)?.facts;
     run_with_facts(s, &facts)
 }
 

@@ -134,6 +134,10 @@ impl LiveEngine {
     /// `root` maps a unix socket path below `--root`, so a pod with the host's / mounted
     /// at /host can still reach the host's engine.
     pub fn new(endpoint: Endpoint, fs: &FsRoot, deadline: Duration) -> Self {
+        // reqwest is built with rustls for registries (`nvctk test`); it then needs a
+        // process-wide crypto provider before building any client, even one that only
+        // speaks plain HTTP over a unix socket. Installing it is idempotent and cheap.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let builder = reqwest::blocking::Client::builder()
             .timeout(deadline)
             .connect_timeout(deadline)
