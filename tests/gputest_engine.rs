@@ -572,7 +572,7 @@ fn start_registry() -> Option<Registry> {
         ),
     )
     .unwrap();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .arg("serve")
         .arg(&cfg)
         .stdout(Stdio::null())
@@ -591,6 +591,8 @@ fn start_registry() -> Option<Registry> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("docker-registry did not listen on {addr}");
 }
 
