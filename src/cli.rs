@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Prove the GPU works in containers: one short container per API, judged by its output
+    Test(TestArgs),
     /// Print the long explanation and fix for one check id
     Explain {
         /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
@@ -359,6 +361,106 @@ impl SetupDockerArgs {
             },
             invocation,
         })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum GpuMode {
+    /// `--gpus all` (a DeviceRequest the engine hands to the toolkit)
+    Gpus,
+    /// `--runtime nvidia` with NVIDIA_VISIBLE_DEVICES=all
+    Runtime,
+    /// CDI device nvidia.com/gpu=all (Docker 25+ with CDI enabled)
+    Cdi,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PullPolicy {
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TestFormat {
+    Human,
+    Json,
+    Junit,
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// APIs to prove: cuda, opengl, vulkan, opencl, video, or all (comma-separated)
+    #[arg(long, value_name = "API", default_value = "cuda")]
+    pub api: String,
+    /// How the container asks for the GPU (default: chosen from the host's facts)
+    #[arg(long, value_enum)]
+    pub mode: Option<GpuMode>,
+    /// Run this image instead of the catalog's, for every API asked
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// When to pull images
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+    /// A registry mirror (host[:port] or URL) for tag resolution and pulls
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
+    /// Seconds each test container may run before it is killed and fails
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Seconds each engine call and doctor probe may take
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        env = "NVCTK_TIMEOUT"
+    )]
+    pub probe_timeout: f64,
+    /// Output format (json and junit go to stdout; progress always goes to stderr)
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+    /// Load NVML from this file instead of libnvidia-ml.so.1 (for the driver's CUDA version)
+    #[arg(long, value_name = "PATH", env = "NVCTK_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
+}
+
+impl TestArgs {
+    pub fn settings(&self, quiet: bool) -> Result<nvctk::gputest::Settings, String> {
+        use nvctk::gputest::{Api, Mode, Pull};
+        Ok(nvctk::gputest::Settings {
+            apis: Api::parse_list(&self.api)?,
+            mode: self.mode.map(|m| match m {
+                GpuMode::Gpus => Mode::Gpus,
+                GpuMode::Runtime => Mode::Runtime,
+                GpuMode::Cdi => Mode::Cdi,
+            }),
+            image: self.image.clone(),
+            pull: match self.pull {
+                PullPolicy::Missing => Pull::Missing,
+                PullPolicy::Always => Pull::Always,
+                PullPolicy::Never => Pull::Never,
+            },
+            registry: self.registry.clone(),
+            timeout: deadline(self.timeout)?,
+            deadline: deadline(self.probe_timeout)?,
+            progress: !quiet,
+        })
+    }
+
+    pub fn doctor_settings(&self) -> Result<doctor::Settings, String> {
+        Ok(doctor::Settings {
+            deadline: deadline(self.probe_timeout)?,
+            nvml_lib: self.nvml_lib.clone(),
+            ..Default::default()
+        })
+    }
+
+    pub fn format(&self) -> nvctk::gputest::Format {
+        match self.format {
+            TestFormat::Human => nvctk::gputest::Format::Human,
+            TestFormat::Json => nvctk::gputest::Format::Json,
+            TestFormat::Junit => nvctk::gputest::Format::Junit,
+        }
     }
 }
 

@@ -68,6 +68,13 @@ fn run(cli: Cli) -> Result<i32, String> {
             Ok(0)
         }
         Command::Man { dir } => man(dir, cli.quiet),
+        Command::Test(args) => {
+            let settings = args.settings(cli.quiet)?;
+            let outcome =
+                nvctk::gputest::run::run_with_doctor(&settings, &args.doctor_settings()?)?;
+            output::print(&nvctk::gputest::render(args.format(), &outcome))?;
+            Ok(i32::from(outcome.failed()))
+        }
         Command::Explain { id, list } => explain(id, list),
     }
 }

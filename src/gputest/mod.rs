@@ -1,8 +1,39 @@
 //! `nvctk test --api …`: short real containers per graphics/compute API, judged by parsers.
 //! The types here are the contract `preflight` builds on; the runner fills them.
 
+pub mod catalog;
+pub mod plan;
+pub mod registry;
+pub mod report;
+pub mod run;
+pub mod verify;
+
 use serde::Serialize;
 use std::time::Duration;
+
+/// Runs the asked APIs against the live host's engine: facts from doctor, one container per
+/// API (concurrently), verdicts from the parsers. Err only when nvctk itself cannot go on
+/// (a broken catalog, Ctrl-C); host problems are failed results.
+pub fn run(s: &Settings) -> Result<Outcome, String> {
+    run::run(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Junit,
+}
+
+/// The report in the asked format.
+pub fn render(format: Format, o: &Outcome) -> String {
+    match format {
+        Format::Human => report::human(o),
+        Format::Json => report::json(o),
+        Format::Junit => report::junit(o),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -127,15 +158,6 @@ impl Outcome {
         self.results.iter().any(|r| r.verdict == Verdict::Fail)
     }
 }
-
-// ---- TEMPORARY PLACEHOLDER (branch `preflight`) -------------------------------------------
-// The real runner lives on branch `apitest`. This stub only lets `nvctk preflight` compile and
-// must be dropped in favour of the real `run` when the branches merge.
-/// Runs the API tests. Placeholder: always fails with a clear message.
-pub fn run(_settings: &Settings) -> Result<Outcome, String> {
-    Err("nvctk test --api is not available in this build".into())
-}
-// ---- END TEMPORARY PLACEHOLDER -----------------------------------------------------------
 
 #[cfg(test)]
 mod tests {

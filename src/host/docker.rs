@@ -134,6 +134,10 @@ impl LiveEngine {
     /// `root` maps a unix socket path below `--root`, so a pod with the host's / mounted
     /// at /host can still reach the host's engine.
     pub fn new(endpoint: Endpoint, fs: &FsRoot, deadline: Duration) -> Self {
+        // reqwest is built with rustls for registries (`nvctk test`); it then needs a
+        // process-wide crypto provider before building any client, even one that only
+        // speaks plain HTTP over a unix socket. Installing it is idempotent and cheap.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let builder = reqwest::blocking::Client::builder()
             .timeout(deadline)
             .connect_timeout(deadline)
@@ -253,6 +257,54 @@ impl LiveEngine {
             },
             path,
         )
+    }
+
+    /// GET raw bytes with the status (container logs are a multiplexed stream, not JSON).
+    pub fn get(&self, path: &str) -> Result<(u16, Vec<u8>), EngineError> {
+        self.request(|c, url| c.get(url), path)
+    }
+
+    /// POST and hand each line of a streamed answer (`/images/create`) to `on_line` as it
+    /// arrives; `on_line` returns false to stop reading. Returns the status.
+    pub fn post_lines(
+        &self,
+        path: &str,
+        on_line: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<u16, EngineError> {
+        use std::io::BufRead;
+        let client = self.client.as_ref().map_err(|m| EngineError {
+            kind: EngineErrorKind::Other,
+            message: m.clone(),
+        })?;
+        let resp = client
+            .post(format!("{}{path}", self.base))
+            .send()
+            .map_err(|e| self.classify(&e))?;
+        let status = resp.status().as_u16();
+        let mut reader = std::io::BufReader::new(resp);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if !on_line(&line) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    return Err(EngineError {
+                        kind: if e.kind() == std::io::ErrorKind::TimedOut {
+                            EngineErrorKind::Timeout
+                        } else {
+                            EngineErrorKind::Other
+                        },
+                        message: format!("{}: {e}", self.endpoint.url),
+                    });
+                }
+            }
+        }
+        Ok(status)
     }
 
     pub fn delete(&self, path: &str) -> Result<(u16, Vec<u8>), EngineError> {

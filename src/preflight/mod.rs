@@ -234,7 +234,7 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
             deadline: s.doctor.deadline,
             progress: false,
         };
-        gputest::run(&ts)
+        gputest::run::run_with_facts(&ts, &doc.facts)
             .map_err(|e| format!("the API tests could not run: {e}"))?
             .results
     };
