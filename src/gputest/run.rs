@@ -231,7 +231,35 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
     if interrupted() {
         return Err("interrupted; the test containers were removed".into());
     }
-    Ok(Outcome { results })
+    Ok(Outcome {
+        results: blame_host(results, facts),
+    })
+}
+
+/// Host faults doctor knows about come first: a failure that names no cause of its own is
+/// put down to the first blocking doctor finding (no GPU, driver, WSL), with its fix.
+fn blame_host(mut results: Vec<ApiResult>, facts: &Facts) -> Vec<ApiResult> {
+    const BLOCKING: [&str; 3] = ["gpu.", "driver.", "wsl."];
+    let findings = crate::checks::run_all(facts, crate::requirements::Requirements::get());
+    let Some(blocker) = findings.iter().find(|f| {
+        f.status == crate::checks::Status::Error && BLOCKING.iter().any(|p| f.id.starts_with(p))
+    }) else {
+        return results;
+    };
+    // A failure with its own diagnosis (a check id or a fix) keeps it.
+    for r in results
+        .iter_mut()
+        .filter(|r| r.verdict == Verdict::Fail && r.check_id.is_none() && r.fix.is_none())
+    {
+        r.cause = Some(format!(
+            "{} (and the host itself: {})",
+            r.cause.as_deref().unwrap_or("failed"),
+            blocker.summary
+        ));
+        r.check_id = Some(blocker.id.to_string());
+        r.fix = blocker.remediation.as_ref().map(|m| m.text.clone());
+    }
+    results
 }
 
 fn now_millis() -> u128 {
@@ -481,6 +509,26 @@ fn start_and_judge(eng: &Engines, p: &Plan, s: &Settings, facts: &Facts, id: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_without_a_diagnosis_are_put_down_to_the_host() {
+        let r = |fix: Option<&str>| ApiResult {
+            api: crate::gputest::Api::Vulkan,
+            image: "x".into(),
+            mode: None,
+            verdict: Verdict::Fail,
+            device: None,
+            seconds: 0.0,
+            cause: Some("image missing".into()),
+            check_id: None,
+            fix: fix.map(str::to_string),
+        };
+        // An empty host: no NVIDIA GPU, so gpu.none is the blocking finding.
+        let out = blame_host(vec![r(None), r(Some("grant graphics"))], &Facts::default());
+        assert_eq!(out[0].check_id.as_deref(), Some("gpu.none"));
+        assert!(out[0].cause.as_deref().unwrap().contains("no NVIDIA GPU"));
+        assert_eq!(out[1].check_id, None, "a failure with its own fix keeps it");
+    }
 
     #[test]
     fn demux_splits_stdout_and_stderr_frames() {
