@@ -29,12 +29,8 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-}
+/// Human text or one JSON object, as for doctor.
+pub use crate::doctor::Format;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
