@@ -426,7 +426,7 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
         Err(e) => return Err(format!("cannot read {}: {e}", target.display())),
     };
 
-    let action = if s.undo {
+    let mut action = if s.undo {
         match apply::backups(&target).pop() {
             Some(b) => Action::Restore(b),
             None => Action::Remove,
@@ -553,7 +553,14 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
             }
             Err(e) => return Err(format!("cannot lock {}: {e}", target.display())),
         };
-        // Another nvctk may have written while we waited: plan again on what is there now.
+        // Another nvctk may have written while we waited: plan again on what is there now,
+        // and an undo takes the newest backup as it is now, not as it was before the lock.
+        if s.undo {
+            action = match apply::backups(&target).pop() {
+                Some(b) => Action::Restore(b),
+                None => Action::Remove,
+            };
+        }
         let now =
             read_file(&target).map_err(|e| format!("cannot read {}: {e}", target.display()))?;
         final_change = match make_change(s, &action, &loc.path, now.as_deref())? {
