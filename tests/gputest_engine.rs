@@ -673,3 +673,44 @@ fn tags_resolve_for_the_driver_and_the_pull_shows_progress() {
     }
     assert!(leftovers(&d).is_empty());
 }
+
+/// preflight's own --timeout may end the job while an API test container runs: the
+/// container is stopped and removed all the same.
+#[test]
+fn a_preflight_timeout_during_an_api_test_leaves_no_container() {
+    if !dockerd_available() {
+        return;
+    }
+    let d = engine_with_shim();
+    tool_image(
+        &d,
+        "nvidia/cuda:12.4.1-base-ubuntu22.04",
+        &[("/usr/bin/nvidia-smi", "#!/bin/sh\nsleep 60\n".into(), true)],
+        &[],
+    );
+    let start = std::time::Instant::now();
+    let out = nvctk()
+        .env("DOCKER_HOST", d.host())
+        .env("NVCTK_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+        .args([
+            "preflight",
+            "--api",
+            "cuda",
+            "--allow",
+            "gpu.none,os.unsupported-distro",
+            "--timeout",
+            "3",
+            "--no-config",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("it was still running the API test containers"),
+        "{err}"
+    );
+    assert!(err.contains("the test containers were removed"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert!(leftovers(&d).is_empty(), "left behind: {:?}", leftovers(&d));
+}

@@ -40,6 +40,12 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// Asks a running `run` to stop as Ctrl-C would: its waits kill and remove their
+/// containers and it returns. For callers with their own deadline (preflight).
+pub fn stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
 /// Percent-encodes a query value.
 pub fn enc(s: &str) -> String {
     s.bytes()

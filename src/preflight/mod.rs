@@ -169,6 +169,8 @@ fn phase(p: &'static str) {
     }
 }
 
+const API_PHASE: &str = "running the API test containers";
+
 /// Runs the job on a worker thread and gives up after `settings.timeout`, naming what it
 /// was still doing. The worker is abandoned (the process exits right after).
 pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
@@ -184,8 +186,20 @@ pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
         Ok(r) => r,
         Err(_) => {
             let doing = PHASE.lock().map(|g| *g).unwrap_or("running");
+            let in_tests = doing == API_PHASE;
+            if in_tests {
+                // Test containers must not outlive the job: stop them as Ctrl-C would and
+                // give the runner a moment to remove them.
+                crate::gputest::run::stop();
+                let _ = rx.recv_timeout(Duration::from_secs(10));
+            }
+            let hint = if in_tests {
+                "raise --timeout, or run `nvctk test --api …` to see which test is slow (the test containers were removed)"
+            } else {
+                "raise --timeout, or run `nvctk doctor -v` to see what hangs"
+            };
             Err(format!(
-                "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: raise --timeout, or run `nvctk doctor -v` to see what hangs",
+                "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: {hint}",
                 settings.timeout.as_secs_f64()
             ))
         }
@@ -222,7 +236,7 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
             })
             .collect()
     } else {
-        phase("running the API test containers");
+        phase(API_PHASE);
         let left = s.timeout.saturating_sub(start.elapsed());
         let ts = gputest::Settings {
             apis: s.apis.clone(),
