@@ -29,6 +29,14 @@ fn verdict_str(v: Verdict) -> &'static str {
     }
 }
 
+/// Text that came out of a container is shown, never obeyed: control characters (an
+/// image printing ESC sequences) become U+FFFD in the terminal report.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 pub fn human(o: &Outcome) -> String {
     let rows: Vec<[String; 6]> = o
         .results
@@ -39,7 +47,7 @@ pub fn human(o: &Outcome) -> String {
                 r.image.clone(),
                 mode_str(r.mode).to_string(),
                 verdict_str(r.verdict).to_string(),
-                r.device.clone().unwrap_or_else(|| "-".into()),
+                r.device.as_deref().map(clean).unwrap_or_else(|| "-".into()),
                 format!("{:.1}s", r.seconds),
             ]
         })
@@ -89,7 +97,7 @@ pub fn human(o: &Outcome) -> String {
             s,
             "{} {what}: {}{}",
             r.api.as_str().bold(),
-            r.cause.as_deref().unwrap_or("no cause recorded"),
+            clean(r.cause.as_deref().unwrap_or("no cause recorded")),
             id.dimmed()
         );
         if let Some(f) = &r.fix {
@@ -252,5 +260,14 @@ mod tests {
         assert!(j.contains("type=\"toolkit.not-installed\""));
         assert!(j.contains("install &lt;it&gt;"));
         assert!(j.contains("failures=\"1\""));
+    }
+}
+
+#[cfg(test)]
+mod clean_tests {
+    #[test]
+    fn container_text_cannot_drive_the_terminal() {
+        assert_eq!(super::clean("GPU 0\u{1b}[31m"), "GPU 0\u{FFFD}[31m");
+        assert_eq!(super::clean("NVIDIA RTX 4090"), "NVIDIA RTX 4090");
     }
 }

@@ -242,28 +242,51 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
     })
 }
 
-/// Host faults doctor knows about come first: a failure that names no cause of its own is
-/// put down to the first blocking doctor finding (no GPU, driver, WSL), with its fix.
+/// A failure without a diagnosis gets one: problems with the image or the clock get their
+/// own fix (with the host's blocking fault as context), and a container that ran but found
+/// no GPU is put down to the host's first blocking doctor finding (no GPU, driver, WSL).
 fn blame_host(mut results: Vec<ApiResult>, facts: &Facts) -> Vec<ApiResult> {
     const BLOCKING: [&str; 3] = ["gpu.", "driver.", "wsl."];
     let findings = crate::checks::run_all(facts, crate::requirements::Requirements::get());
-    let Some(blocker) = findings.iter().find(|f| {
+    let blocker = findings.iter().find(|f| {
         f.status == crate::checks::Status::Error && BLOCKING.iter().any(|p| f.id.starts_with(p))
-    }) else {
-        return results;
-    };
+    });
     // A failure with its own diagnosis (a check id or a fix) keeps it.
     for r in results
         .iter_mut()
         .filter(|r| r.verdict == Verdict::Fail && r.check_id.is_none() && r.fix.is_none())
     {
-        r.cause = Some(format!(
-            "{} (and the host itself: {})",
-            r.cause.as_deref().unwrap_or("failed"),
-            blocker.summary
-        ));
-        r.check_id = Some(blocker.id.to_string());
-        r.fix = blocker.remediation.as_ref().map(|m| m.text.clone());
+        let cause = r.cause.clone().unwrap_or_else(|| "failed".into());
+        let own_fix = if cause.contains("not present locally") {
+            Some(format!(
+                "pull it first (`docker pull {}`), or run with --pull missing",
+                r.image
+            ))
+        } else if cause.contains("no nvidia/cuda tag") {
+            Some("pull a CUDA base image the driver supports (e.g. `docker pull nvidia/cuda:12.4.1-base-ubuntu22.04`), or pass --image".into())
+        } else if cause.starts_with("pulling ") {
+            Some("check the registry and the network (or a mirror with --registry), or load the image offline with `docker load`".into())
+        } else if cause.contains("did not finish within") {
+            Some("raise --timeout; a tool that hangs on the GPU can also mean a wedged driver (see `nvctk doctor`)".into())
+        } else {
+            None
+        };
+        match (own_fix, blocker) {
+            (Some(fix), Some(b)) => {
+                r.cause = Some(format!(
+                    "{cause} (this host also has: {}, see {})",
+                    b.summary, b.id
+                ));
+                r.fix = Some(fix);
+            }
+            (Some(fix), None) => r.fix = Some(fix),
+            (None, Some(b)) => {
+                r.cause = Some(format!("{cause} (and the host itself: {})", b.summary));
+                r.check_id = Some(b.id.to_string());
+                r.fix = b.remediation.as_ref().map(|m| m.text.clone());
+            }
+            (None, None) => {}
+        }
     }
     results
 }
@@ -358,7 +381,12 @@ pub fn pull(eng: &LiveEngine, image: &str, progress: bool) -> Result<(), String>
             let Ok(v) = serde_json::from_slice::<Value>(line) else {
                 return !interrupted();
             };
-            if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
+            // A stream reports `error`; a refused request answers `{"message": …}`.
+            if let Some(e) = v
+                .get("error")
+                .or_else(|| v.get("message"))
+                .and_then(|e| e.as_str())
+            {
                 error = Some(e.to_string());
                 return false;
             }
@@ -530,10 +558,23 @@ mod tests {
             fix: fix.map(str::to_string),
         };
         // An empty host: no NVIDIA GPU, so gpu.none is the blocking finding.
-        let out = blame_host(vec![r(None), r(Some("grant graphics"))], &Facts::default());
+        let mut ran = r(None);
+        ran.cause = Some("nvidia-smi printed no GPU".into());
+        let out = blame_host(
+            vec![ran, r(Some("grant graphics")), r(None)],
+            &Facts::default(),
+        );
         assert_eq!(out[0].check_id.as_deref(), Some("gpu.none"));
         assert!(out[0].cause.as_deref().unwrap().contains("no NVIDIA GPU"));
         assert_eq!(out[1].check_id, None, "a failure with its own fix keeps it");
+        assert_eq!(out[1].fix.as_deref(), Some("grant graphics"));
+        // A missing image gets the pull fix; the host's fault is only context.
+        let mut missing = r(None);
+        missing.cause = Some("x is not present locally and --pull never forbids pulling".into());
+        let out = blame_host(vec![missing], &Facts::default());
+        assert_eq!(out[0].check_id, None);
+        assert!(out[0].fix.as_deref().unwrap().contains("docker pull x"));
+        assert!(out[0].cause.as_deref().unwrap().contains("see gpu.none"));
     }
 
     #[test]

@@ -330,6 +330,30 @@ pub fn video_probe(out: &str) -> Judgement {
 /// container, or the engine's own errors (create/start).
 pub fn known_failure(text: &str, facts: &Facts) -> Option<Judgement> {
     let t = text;
+    // Engines before Docker 25 have no CDI device driver at all.
+    if t.contains("could not select device driver \"cdi\"") {
+        let v = facts
+            .engine()
+            .and_then(|e| e.version.get("Version"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("this engine");
+        return Some(
+            Judgement::fail(format!(
+                "Docker {v} cannot hand out CDI devices (CDI needs Docker 25 or newer)"
+            ))
+            .fix(
+                "upgrade Docker Engine to 25 or newer, or test with --mode runtime or --mode gpus",
+            ),
+        );
+    }
+    // dockerd could not start the runtime itself (its path in daemon.json is wrong).
+    if t.contains("fork/exec") && t.contains("no such file or directory") {
+        return Some(
+            Judgement::fail(first_line_with(t, "fork/exec"))
+                .check("docker.runtime-binary-missing")
+                .fix("a registered runtime's binary does not exist: install the NVIDIA Container Toolkit or fix the path in daemon.json (see `nvctk doctor`)"),
+        );
+    }
     if t.contains("could not select device driver") {
         return Some(
             Judgement::fail(first_line_with(t, "could not select device driver"))
