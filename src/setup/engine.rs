@@ -134,3 +134,91 @@ pub fn describe(info: &Value) -> String {
             .unwrap_or("runc")
     )
 }
+
+/// What `dockerd --validate` (Docker 23 and newer) says of a configuration.
+#[derive(Debug, PartialEq)]
+pub enum Validation {
+    Valid,
+    Invalid(String),
+    /// This dockerd has no --validate (or none is installed): nothing to learn.
+    Unavailable,
+}
+
+/// Asks the installed dockerd whether it would accept `text` as its configuration, before
+/// the file is written: the Engine API cannot tell a rejected reload from an old success.
+pub fn validate_with_dockerd(dockerd: &str, text: &[u8], deadline: Duration) -> Validation {
+    let Ok(mut tmp) = tempfile::Builder::new()
+        .prefix("nvctk-daemon-")
+        .suffix(".json")
+        .tempfile()
+    else {
+        return Validation::Unavailable;
+    };
+    if std::io::Write::write_all(&mut tmp, text).is_err() {
+        return Validation::Unavailable;
+    }
+    let path = tmp.path().to_string_lossy().into_owned();
+    match run_with_deadline(&[dockerd, "--validate", "--config-file", &path], deadline) {
+        Ok(out) if out.status == Some(0) => Validation::Valid,
+        Ok(out) => {
+            let said = format!("{}{}", out.stderr, out.stdout);
+            // Older dockerd: `unknown flag: --validate`.
+            if said.contains("unknown flag") {
+                Validation::Unavailable
+            } else {
+                let line = said
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("dockerd refused the configuration")
+                    .replace(&path, "the new daemon.json");
+                Validation::Invalid(line)
+            }
+        }
+        Err(_) => Validation::Unavailable,
+    }
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    #[test]
+    fn dockerd_validate_answers_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("dockerd");
+        // Stands in for a dockerd 23+: refuses a file that mentions "bogus".
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nif grep -q bogus \"$3\"; then echo \"unable to configure the Docker daemon with file $3: the following directives don't match any configuration option: bogus\" >&2; exit 1; fi\necho configuration OK\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = fake.to_string_lossy().to_string();
+        let d = Duration::from_secs(5);
+        assert_eq!(validate_with_dockerd(&f, b"{}", d), Validation::Valid);
+        match validate_with_dockerd(&f, b"{\"bogus\": 1}", d) {
+            Validation::Invalid(m) => {
+                assert!(
+                    m.contains("don't match any configuration option: bogus"),
+                    "{m}"
+                );
+                assert!(m.contains("the new daemon.json"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The real dockerd 20.10 here has no --validate.
+        if std::path::Path::new("/usr/sbin/dockerd").exists() {
+            let v = validate_with_dockerd("/usr/sbin/dockerd", b"{}", d);
+            assert!(
+                matches!(v, Validation::Valid | Validation::Unavailable),
+                "{v:?}"
+            );
+        }
+        assert_eq!(
+            validate_with_dockerd("/nonexistent/dockerd", b"{}", d),
+            Validation::Unavailable
+        );
+    }
+}

@@ -568,6 +568,23 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
             Err(e) => return Ok(refuse_edit(out, &loc.path, &e)),
         };
         if final_change.changed {
+            // Docker 23+ can judge the whole new file; older engines answer "unknown flag".
+            if let Some(dockerd) = host
+                .fs
+                .which("dockerd")
+                .filter(|_| host.fs.root() == Path::new("/"))
+            {
+                if let engine::Validation::Invalid(why) =
+                    engine::validate_with_dockerd(&dockerd, &final_change.new, s.probe_deadline)
+                {
+                    out.error(&format!("dockerd would refuse the new {}: {why}", loc.path));
+                    out.hint(&format!(
+                        "fix what dockerd names in {} (nvctk changed nothing), then run nvctk setup docker again",
+                        loc.path
+                    ));
+                    return Ok(REFUSED);
+                }
+            }
             written = Some(write(
                 s,
                 out,
