@@ -138,6 +138,10 @@ Settings may also come from .nvctk.toml in the current folder (or --config PATH)
   cuda = \"12.4\"
   require-runtime = [\"nvidia\"]
   timeout = 60
+  image = \"registry.local/nvidia/vulkan:1.3-470\"
+  pull = \"never\"
+  registry = \"registry.local:5000\"
+  mode = \"runtime\"
 Flags win over the file; --allow lists are added to the file's.";
 
 #[derive(Args, Debug)]
@@ -160,6 +164,18 @@ pub struct PreflightArgs {
     /// A check id (or api.NAME) whose warning or error does not fail the job (repeat or comma-separate)
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     pub allow: Vec<String>,
+    /// How the API test containers ask for the GPU [default: chosen from the host's facts]
+    #[arg(long, value_enum)]
+    pub mode: Option<GpuMode>,
+    /// Run this image for every API test instead of the catalog's
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// When to pull the API test images [default: missing]
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicy>,
+    /// A registry mirror (host[:port] or URL) for the API test images
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
     /// Seconds the whole preflight may take [default: 120]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -228,6 +244,10 @@ impl PreflightArgs {
                 .map(|a| a.trim().to_string())
                 .filter(|a| !a.is_empty())
                 .collect(),
+            mode: self.mode.map(GpuMode::into_mode),
+            image: self.image,
+            pull: self.pull.map(PullPolicy::into_pull),
+            registry: self.registry,
             timeout: self.timeout,
             format: match self.format {
                 PreflightFormat::Human => Format::Human,
@@ -374,11 +394,33 @@ pub enum GpuMode {
     Cdi,
 }
 
+impl GpuMode {
+    fn into_mode(self) -> nvctk::gputest::Mode {
+        use nvctk::gputest::Mode;
+        match self {
+            GpuMode::Gpus => Mode::Gpus,
+            GpuMode::Runtime => Mode::Runtime,
+            GpuMode::Cdi => Mode::Cdi,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum PullPolicy {
     Missing,
     Always,
     Never,
+}
+
+impl PullPolicy {
+    fn into_pull(self) -> nvctk::gputest::Pull {
+        use nvctk::gputest::Pull;
+        match self {
+            PullPolicy::Missing => Pull::Missing,
+            PullPolicy::Always => Pull::Always,
+            PullPolicy::Never => Pull::Never,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -426,20 +468,12 @@ pub struct TestArgs {
 
 impl TestArgs {
     pub fn settings(&self, quiet: bool) -> Result<nvctk::gputest::Settings, String> {
-        use nvctk::gputest::{Api, Mode, Pull};
+        use nvctk::gputest::Api;
         Ok(nvctk::gputest::Settings {
             apis: Api::parse_list(&self.api)?,
-            mode: self.mode.map(|m| match m {
-                GpuMode::Gpus => Mode::Gpus,
-                GpuMode::Runtime => Mode::Runtime,
-                GpuMode::Cdi => Mode::Cdi,
-            }),
+            mode: self.mode.map(GpuMode::into_mode),
             image: self.image.clone(),
-            pull: match self.pull {
-                PullPolicy::Missing => Pull::Missing,
-                PullPolicy::Always => Pull::Always,
-                PullPolicy::Never => Pull::Never,
-            },
+            pull: self.pull.into_pull(),
             registry: self.registry.clone(),
             timeout: deadline(self.timeout)?,
             deadline: deadline(self.probe_timeout)?,

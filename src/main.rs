@@ -72,7 +72,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             let settings = args.settings(cli.quiet)?;
             let outcome =
                 nvctk::gputest::run::run_with_doctor(&settings, &args.doctor_settings()?)?;
-            output::print(&nvctk::gputest::render(args.format(), &outcome))?;
+            output::print(&nvctk::gputest::render(args.format(), &outcome, cli.quiet))?;
             Ok(i32::from(outcome.failed()))
         }
         Command::Explain { id, list } => explain(id, list),

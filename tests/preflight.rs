@@ -181,12 +181,52 @@ fn mistakes_in_flags_and_config_are_nvctk_failures_with_a_reason() {
 
     let out = preflight(None, &["--snapshot", snap, "--timeout", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: --timeout 0 must be"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        "error: --timeout 0 must be more than 0 and at most 86400 seconds\n"
     );
     assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn a_bad_timeout_mode_or_pull_in_the_config_file_names_the_key_value_and_file() {
+    let snap = fixture("H01-healthy-native");
+    let snap = snap.to_str().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let cfg = repo.path().join(".nvctk.toml");
+    for (text, want) in [
+        (
+            "[preflight]\ntimeout = 0\n",
+            format!(
+                "error: `timeout = 0` in {}: must be more than 0 and at most 86400 seconds\n",
+                cfg.display()
+            ),
+        ),
+        (
+            "[preflight]\nmode = \"gpu\"\n",
+            format!(
+                "error: `mode = \"gpu\"` in {}: unknown GPU request mode `gpu`; expected gpus, runtime or cdi\n",
+                cfg.display()
+            ),
+        ),
+        (
+            "[preflight]\npull = \"sometimes\"\n",
+            format!(
+                "error: `pull = \"sometimes\"` in {}: unknown pull policy `sometimes`; expected missing, always or never\n",
+                cfg.display()
+            ),
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let out = preflight(Some(repo.path()), &["--snapshot", snap]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert_eq!(stderr(&out), want);
+        assert!(stdout(&out).is_empty());
+    }
+    // A flag wins over the file's bad value.
+    std::fs::write(&cfg, "[preflight]\ntimeout = 0\n").unwrap();
+    let out = preflight(Some(repo.path()), &["--snapshot", snap, "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 /// Asserts the JUnit structure strictly and returns (testcase name → outcome) pairs.

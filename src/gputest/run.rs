@@ -117,8 +117,11 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
 
 /// Like `run`, with the doctor settings given (e.g. `--nvml-lib`).
 pub fn run_with_doctor(s: &Settings, d: &crate::doctor::Settings) -> Result<Outcome, String> {
+    let start = Instant::now();
     let facts = crate::doctor::run(d)?.facts;
-    run_with_facts(s, &facts)
+    let mut o = run_with_facts(s, &facts)?;
+    o.seconds = start.elapsed().as_secs_f64();
+    Ok(o)
 }
 
 fn result(p: &Plan, j: Judgement, seconds: f64) -> ApiResult {
@@ -136,6 +139,7 @@ fn result(p: &Plan, j: Judgement, seconds: f64) -> ApiResult {
 }
 
 pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
+    let start = Instant::now();
     let mut plans = plan::plans(s, facts)?;
     if let Some(err) = facts.docker.engine.as_ref().and_then(|e| e.err_message()) {
         let j = Judgement {
@@ -145,6 +149,7 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
         };
         return Ok(Outcome {
             results: plans.iter().map(|p| result(p, j.clone(), 0.0)).collect(),
+            seconds: start.elapsed().as_secs_f64(),
         });
     }
     install_interrupt_handler();
@@ -239,6 +244,7 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
     }
     Ok(Outcome {
         results: blame_host(results, facts),
+        seconds: start.elapsed().as_secs_f64(),
     })
 }
 

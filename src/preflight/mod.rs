@@ -33,6 +33,13 @@ pub struct Settings {
     pub apis: Vec<Api>,
     pub require_runtimes: Vec<String>,
     pub allow: Vec<String>,
+    /// How the API test containers ask for the GPU (None: chosen from the host's facts).
+    pub mode: Option<gputest::Mode>,
+    /// Replaces the catalog's image for every API test.
+    pub image: Option<String>,
+    pub pull: gputest::Pull,
+    /// A registry mirror for the catalog's images (tag resolution and pulls).
+    pub registry: Option<String>,
     /// The whole job's time limit.
     pub timeout: Duration,
     pub format: Format,
@@ -240,10 +247,10 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
         let left = s.timeout.saturating_sub(start.elapsed());
         let ts = gputest::Settings {
             apis: s.apis.clone(),
-            mode: None,
-            image: None,
-            pull: gputest::Pull::Missing,
-            registry: None,
+            mode: s.mode,
+            image: s.image.clone(),
+            pull: s.pull,
+            registry: s.registry.clone(),
             timeout: left.max(Duration::from_secs(1)),
             deadline: s.doctor.deadline,
             progress: false,
@@ -476,6 +483,10 @@ pub struct Flags {
     pub api: Option<String>,
     pub require_runtimes: Vec<String>,
     pub allow: Vec<String>,
+    pub mode: Option<gputest::Mode>,
+    pub image: Option<String>,
+    pub pull: Option<gputest::Pull>,
+    pub registry: Option<String>,
     pub timeout: Option<f64>,
     pub format: Format,
     pub config: Option<PathBuf>,
@@ -534,15 +545,38 @@ impl Settings {
             .or(file.timeout)
             .unwrap_or(DEFAULT_TIMEOUT_SECS);
         if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 86_400.0) {
-            let src = if flags.timeout.is_some() {
-                "--timeout".to_string()
-            } else {
-                from("timeout")
-            };
-            return Err(format!(
-                "{src} {timeout_secs} must be a number of seconds between 0 and 86400"
-            ));
+            return Err(match (&config_file, flags.timeout.is_some()) {
+                (Some(p), false) => format!(
+                    "`timeout = {timeout_secs}` in {}: must be more than 0 and at most 86400 seconds",
+                    p.display()
+                ),
+                _ => format!(
+                    "--timeout {timeout_secs} must be more than 0 and at most 86400 seconds"
+                ),
+            });
         }
+        let in_file = |key: &str, value: &str| match &config_file {
+            Some(p) => format!("`{key} = \"{value}\"` in {}", p.display()),
+            None => format!("`{key} = \"{value}\"`"),
+        };
+        let mode = match (flags.mode, &file.mode) {
+            (Some(m), _) => Some(m),
+            (None, Some(m)) => {
+                Some(gputest::Mode::parse(m).map_err(|e| format!("{}: {e}", in_file("mode", m)))?)
+            }
+            (None, None) => None,
+        };
+        let pull = match (flags.pull, &file.pull) {
+            (Some(p), _) => p,
+            (None, Some(p)) => {
+                gputest::Pull::parse(p).map_err(|e| format!("{}: {e}", in_file("pull", p)))?
+            }
+            (None, None) => gputest::Pull::Missing,
+        };
+        let nonempty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let image = nonempty(flags.image).or_else(|| nonempty(file.image.clone()));
+        let registry = nonempty(flags.registry).or_else(|| nonempty(file.registry.clone()));
         Ok(Settings {
             doctor: doctor::Settings {
                 snapshot: flags.snapshot,
@@ -558,6 +592,10 @@ impl Settings {
             apis,
             require_runtimes,
             allow,
+            mode,
+            image,
+            pull,
+            registry,
             timeout: Duration::from_secs_f64(timeout_secs),
             format: flags.format,
             step_summary: flags.step_summary,
