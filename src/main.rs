@@ -80,25 +80,22 @@ fn run(cli: Cli) -> Result<i32, String> {
 }
 
 fn preflight(settings: nvctk::preflight::Settings) -> Result<i32, String> {
-    use nvctk::preflight::{self, Format};
+    use nvctk::preflight;
+    let start = std::time::Instant::now();
     let outcome = match preflight::run_bounded(&settings) {
         Ok(o) => o,
         Err(e) => {
-            if settings.format == Format::Github {
-                // Make the reason visible on the run page too, not only in the log.
-                let first = e.lines().next().unwrap_or("");
-                output::print(&format!(
-                    "::error title=nvctk preflight::{}\n",
-                    nvctk::report::github::escape_data(first)
-                ))?;
+            // The job could not finish: the CI system still gets a report that says why.
+            let seconds = start.elapsed().as_secs_f64();
+            output::print(&preflight::render_error(&settings, &e, seconds))?;
+            if let Err(w) = preflight::write_error_side_files(&settings, &e, seconds) {
+                eprintln!("{} {w}", "error:".red().bold());
             }
             return Err(e);
         }
     };
     output::print(&preflight::render(&settings, &outcome))?;
-    for w in preflight::write_side_files(&settings, &outcome)? {
-        eprintln!("{} {w}", "warning:".yellow().bold());
-    }
+    preflight::write_side_files(&settings, &outcome)?;
     Ok(outcome.exit_code())
 }
 

@@ -794,7 +794,10 @@ fn preflight_runs_the_image_pull_policy_registry_and_mode_it_is_given() {
     ]);
     assert_eq!(code, 1);
     let api = &v["api"][0];
-    assert_eq!(api["image"], "mirror.local:5000/nvidia/vulkan:1.3-470", "{api}");
+    assert_eq!(
+        api["image"], "mirror.local:5000/nvidia/vulkan:1.3-470",
+        "{api}"
+    );
     assert_eq!(api["mode"], "gpus");
     assert_eq!(api["verdict"], "fail");
     assert!(leftovers(&d).is_empty(), "left behind: {:?}", leftovers(&d));

@@ -744,3 +744,194 @@ fn every_ci_recipe_command_runs_as_written() {
         }
     }
 }
+
+/// A socket that accepts and never answers: doctor's engine probe hangs its deadline.
+fn hanging_engine() -> (tempfile::TempDir, std::os::unix::net::UnixListener, String) {
+    let dir = tempfile::Builder::new()
+        .prefix("nvh")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sock = dir.path().join("s");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let host = format!("unix://{}", sock.display());
+    (dir, listener, host)
+}
+
+/// The single `<error>` testcase of a job that could not finish: (message, type, body).
+fn junit_error(xml: &str) -> (String, String, String) {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("1"), "{xml}");
+    assert_eq!(root.attribute("errors"), Some("1"), "{xml}");
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 1, "{xml}");
+    assert_eq!(cases[0].attribute("classname"), Some("nvctk.preflight"));
+    let err = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("error"))
+        .unwrap_or_else(|| panic!("no <error> in {xml}"));
+    (
+        err.attribute("message").unwrap_or_default().to_string(),
+        err.attribute("type").unwrap_or_default().to_string(),
+        err.text().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn a_job_that_cannot_finish_still_reports_why_in_junit_and_github() {
+    let (dir, _listener, host) = hanging_engine();
+    let file = dir.path().join("report.xml");
+    let base = |format: &str| {
+        let mut c = nvctk();
+        c.args([
+            "preflight",
+            "--no-config",
+            "--timeout",
+            "1",
+            "--probe-timeout",
+            "30",
+            "--format",
+            format,
+            "--junit-file",
+        ])
+        .arg(&file)
+        .env("DOCKER_HOST", &host)
+        .env_remove("GITHUB_STEP_SUMMARY");
+        c
+    };
+    let out = base("junit").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: preflight did not finish within 1 s (--timeout)"),
+        "{}",
+        stderr(&out)
+    );
+    for xml in [stdout(&out), std::fs::read_to_string(&file).unwrap()] {
+        let (message, kind, body) = junit_error(&xml);
+        assert_eq!(
+            message,
+            "preflight did not finish within 1 s (--timeout); it was still inspecting the host (doctor)"
+        );
+        assert_eq!(kind, "timeout");
+        assert!(body.contains("hint: raise --timeout"), "{body}");
+    }
+
+    // GitHub: one ::error line, and the job summary says the job could not finish.
+    std::fs::remove_file(&file).unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = base("github")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("::error title=nvctk preflight::preflight did not finish within 1 s (--timeout); it was still inspecting the host (doctor)%0Ahint: raise --timeout"),
+        "{text}"
+    );
+    junit_error(&std::fs::read_to_string(&file).unwrap());
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with(
+            "## ❌ nvctk preflight could not finish\n\npreflight did not finish within 1 s"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn ctrl_c_still_writes_the_junit_report_and_exits_2() {
+    let (dir, _listener, host) = hanging_engine();
+    let file = dir.path().join("report.xml");
+    let child = nvctk()
+        .args([
+            "preflight",
+            "--no-config",
+            "--timeout",
+            "60",
+            "--probe-timeout",
+            "60",
+            "--format",
+            "junit",
+            "--junit-file",
+        ])
+        .arg(&file)
+        .env("DOCKER_HOST", &host)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let start = std::time::Instant::now();
+    // SAFETY: kill(2) on the child we just started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: preflight was interrupted (Ctrl-C or SIGTERM) while it was still inspecting the host (doctor)\n"
+    );
+    for xml in [stdout(&out), std::fs::read_to_string(&file).unwrap()] {
+        let (message, kind, _) = junit_error(&xml);
+        assert_eq!(
+            message,
+            "preflight was interrupted (Ctrl-C or SIGTERM) while it was still inspecting the host (doctor)"
+        );
+        assert_eq!(kind, "interrupted");
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_exit_2_naming_the_file() {
+    let snap = fixture("H01-healthy-native");
+    let snap = snap.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where a file is expected: not writable, even as root.
+    let bad = dir.path().join("not-a-file");
+    std::fs::create_dir(&bad).unwrap();
+    let out = preflight(
+        None,
+        &["--snapshot", snap, "--junit-file", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "error: cannot write the JUnit report {}: ",
+            bad.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = nvctk()
+        .args(["preflight", "--snapshot", snap, "--format", "github"])
+        .current_dir(empty.path())
+        .env("GITHUB_STEP_SUMMARY", &bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: cannot append the job summary to {} (GITHUB_STEP_SUMMARY): ",
+            bad.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: make the file writable, or unset GITHUB_STEP_SUMMARY"),
+        "{err}"
+    );
+    // The annotations were still printed before the failure.
+    assert!(
+        stdout(&out).contains("preflight passed"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -23,9 +23,10 @@ extern "C" fn on_sigint(_: libc::c_int) {
 }
 
 /// Ctrl-C (and SIGTERM) only raise a flag; the waits below see it, kill and remove their
-/// containers, and `run` returns an error.
-fn install_interrupt_handler() {
-    INTERRUPTED.store(false, Ordering::SeqCst);
+/// containers, and `run` returns an error. Callers with their own wait (preflight) install
+/// it first and poll `interrupted()`; the flag is never cleared, so a Ctrl-C that came
+/// before the tests started still stops them.
+pub fn install_interrupt_handler() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();

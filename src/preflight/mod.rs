@@ -178,9 +178,12 @@ fn phase(p: &'static str) {
 
 const API_PHASE: &str = "running the API test containers";
 
-/// Runs the job on a worker thread and gives up after `settings.timeout`, naming what it
-/// was still doing. The worker is abandoned (the process exits right after).
+/// Runs the job on a worker thread and gives up after `settings.timeout`, or on Ctrl-C /
+/// SIGTERM, naming what it was still doing. The worker is abandoned (the process exits
+/// right after); test containers are stopped and removed first.
 pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    crate::gputest::run::install_interrupt_handler();
     let (tx, rx) = std::sync::mpsc::channel();
     let s = settings.clone();
     std::thread::Builder::new()
@@ -189,28 +192,51 @@ pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
             let _ = tx.send(run(&s));
         })
         .map_err(|e| format!("cannot start the preflight worker: {e}"))?;
-    match rx.recv_timeout(settings.timeout) {
-        Ok(r) => r,
-        Err(_) => {
-            let doing = PHASE.lock().map(|g| *g).unwrap_or("running");
-            let in_tests = doing == API_PHASE;
-            if in_tests {
-                // Test containers must not outlive the job: stop them as Ctrl-C would and
-                // give the runner a moment to remove them.
-                crate::gputest::run::stop();
-                let _ = rx.recv_timeout(Duration::from_secs(10));
-            }
-            let hint = if in_tests {
-                "raise --timeout, or run `nvctk test --api …` to see which test is slow (the test containers were removed)"
-            } else {
-                "raise --timeout, or run `nvctk doctor -v` to see what hangs"
-            };
-            Err(format!(
-                "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: {hint}",
-                settings.timeout.as_secs_f64()
-            ))
+    let deadline = Instant::now() + settings.timeout;
+    let interrupted = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
         }
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(r) => return r,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("the preflight worker stopped without a result".into());
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if crate::gputest::run::interrupted() {
+                    break true;
+                }
+            }
+        }
+    };
+    let doing = PHASE.lock().map(|g| *g).unwrap_or("running");
+    let in_tests = doing == API_PHASE;
+    if in_tests {
+        // Test containers must not outlive the job: stop them as Ctrl-C would and
+        // give the runner a moment to remove them.
+        crate::gputest::run::stop();
+        let _ = rx.recv_timeout(Duration::from_secs(10));
     }
+    if interrupted {
+        return Err(format!(
+            "preflight was interrupted (Ctrl-C or SIGTERM) while it was still {doing}{}",
+            if in_tests {
+                "; the test containers were removed"
+            } else {
+                ""
+            }
+        ));
+    }
+    let hint = if in_tests {
+        "raise --timeout, or run `nvctk test --api …` to see which test is slow (the test containers were removed)"
+    } else {
+        "raise --timeout, or run `nvctk doctor -v` to see what hangs"
+    };
+    Err(format!(
+        "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: {hint}",
+        settings.timeout.as_secs_f64()
+    ))
 }
 
 /// Runs doctor, the requirements and the API tests, then judges them against the allow-list.
@@ -617,26 +643,55 @@ pub fn render(s: &Settings, o: &Outcome) -> String {
     }
 }
 
-/// Side files: `--junit-file`, and the GitHub job summary. Returns warnings to print.
-pub fn write_side_files(s: &Settings, o: &Outcome) -> Result<Vec<String>, String> {
+/// The report of a job that could not finish (`--timeout`, Ctrl-C, nvctk's own failure):
+/// JUnit and GitHub carry one error with `reason`, so the CI system shows why. Human and
+/// JSON print nothing (the reason goes to stderr as `error:`).
+pub fn render_error(s: &Settings, reason: &str, seconds: f64) -> String {
+    use crate::report;
+    match s.format {
+        Format::Human | Format::Json => String::new(),
+        Format::Junit => report::junit::render_error(reason, seconds),
+        Format::Github => report::github::render_error(reason),
+    }
+}
+
+/// Side files of a job that could not finish: the `--junit-file` with one error, and the
+/// GitHub job summary. Errors name the file that could not be written.
+pub fn write_error_side_files(s: &Settings, reason: &str, seconds: f64) -> Result<(), String> {
+    if let Some(p) = &s.junit_file {
+        std::fs::write(p, crate::report::junit::render_error(reason, seconds))
+            .map_err(|e| format!("cannot write the JUnit report {}: {e}", p.display()))?;
+    }
+    if let (Format::Github, Some(p)) = (s.format, &s.step_summary) {
+        append_summary(p, &crate::report::github::summary_error(reason))?;
+    }
+    Ok(())
+}
+
+fn append_summary(p: &std::path::Path, text: &str) -> Result<(), String> {
     use std::io::Write;
-    let mut warnings = Vec::new();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| {
+            format!(
+                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}\nhint: make the file writable, or unset GITHUB_STEP_SUMMARY to skip the summary",
+                p.display()
+            )
+        })
+}
+
+/// Side files: `--junit-file`, and the GitHub job summary. A file that cannot be written is
+/// nvctk's failure (exit 2), named in the error.
+pub fn write_side_files(s: &Settings, o: &Outcome) -> Result<(), String> {
     if let Some(p) = &s.junit_file {
         std::fs::write(p, crate::report::junit::render(o))
             .map_err(|e| format!("cannot write the JUnit report {}: {e}", p.display()))?;
     }
     if let (Format::Github, Some(p)) = (s.format, &s.step_summary) {
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .and_then(|mut f| f.write_all(crate::report::github::summary(o).as_bytes()));
-        if let Err(e) = r {
-            warnings.push(format!(
-                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}",
-                p.display()
-            ));
-        }
+        append_summary(p, &crate::report::github::summary(o))?;
     }
-    Ok(warnings)
+    Ok(())
 }
