@@ -802,3 +802,27 @@ fn preflight_runs_the_image_pull_policy_registry_and_mode_it_is_given() {
     assert_eq!(api["verdict"], "fail");
     assert!(leftovers(&d).is_empty(), "left behind: {:?}", leftovers(&d));
 }
+
+#[test]
+fn quiet_test_prints_only_what_did_not_pass_and_the_summary() {
+    if !dockerd_available() {
+        return;
+    }
+    let d = engine_with_shim();
+    let out = test_cmd(
+        &d,
+        &[
+            "-q", "--api", "vulkan", "--mode", "runtime", "--pull", "never",
+        ],
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("vulkan failed: "), "{text}");
+    assert!(!text.contains("IMAGE") && !text.contains("[✗]"), "{text}");
+    assert!(
+        text.ends_with("\n\n0 passed, 1 failed, 0 skipped\n"),
+        "{text}"
+    );
+}

@@ -651,7 +651,54 @@ fn require_runtime_against_a_real_engine() {
         "{}",
         v["requirements"]
     );
+    assert_eq!(
+        v["requirements"][0]["summary"],
+        "the engine has runtime nvidia; its binary exists"
+    );
     assert_eq!(code, 0, "{v}");
+    let (_, v, _) = run(&with, &["--allow", &allow, "--require-runtime", "runc"]);
+    assert_eq!(
+        v["requirements"][0]["summary"],
+        "the engine has runtimes nvidia, runc; their binaries exist"
+    );
+    // A runtime nvctk does not manage gets its own fix, not `nvctk setup docker`.
+    let (code, v, _) = run(&with, &["--allow", &allow, "--require-runtime", "kata"]);
+    assert_eq!(code, 1);
+    let req = &v["requirements"][0];
+    assert_eq!(
+        req["summary"],
+        "the pipeline requires runtime kata but the engine does not have it"
+    );
+    assert_eq!(
+        req["remediation"]["text"],
+        "Register kata in daemon.json `runtimes` (\"runtimes\": {\"kata\": {\"path\": \"/path/to/its/binary\"}}), then restart or reload the engine."
+    );
+    assert_eq!(
+        req["remediation"]["commands"],
+        serde_json::json!(["sudo systemctl reload docker"])
+    );
+    let out = nvctk()
+        .args([
+            "preflight",
+            "--no-config",
+            "--require-runtime",
+            "nvidia,kata",
+            "--allow",
+            &allow,
+        ])
+        .env("DOCKER_HOST", with.host())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("  [✗] the pipeline requires runtime kata but the engine does not have it (preflight.require-runtime)\n      engine runtimes: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("      fix: Register kata in daemon.json `runtimes`"),
+        "{text}"
+    );
+    assert!(!text.contains("nvctk setup docker"), "{text}");
     // The same run as JUnit parses strictly and shows the requirement passing.
     let out = nvctk()
         .args([
@@ -933,5 +980,53 @@ fn a_report_that_cannot_be_written_is_exit_2_naming_the_file() {
         stdout(&out).contains("preflight passed"),
         "{}",
         stdout(&out)
+    );
+}
+
+#[test]
+fn quiet_shows_only_problems_and_marks_allowed_findings_as_allowed() {
+    let snap = fixture("C01-toolkit-not-installed");
+    let snap = snap.to_str().unwrap();
+    // An allowed error: marked [~], no failure sentence, no empty headings.
+    let out = preflight(
+        None,
+        &[
+            "-q",
+            "--snapshot",
+            snap,
+            "--api",
+            "cuda",
+            "--allow",
+            "toolkit.not-installed",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (body, last) = text.trim_end().rsplit_once('\n').unwrap();
+    assert_eq!(
+        body,
+        "Container Toolkit\n  [~] the NVIDIA Container Toolkit is not installed (toolkit.not-installed, allowed error)\n\n1 allowed · 21 ok, 1 note, 16 skipped (-v shows why)"
+    );
+    assert!(
+        last.starts_with("preflight passed · allowed: toolkit.not-installed (error) · "),
+        "{last}"
+    );
+    assert!(!text.contains("[✗]") && !text.contains("GPU containers will not work"));
+
+    // Not allowed: the error with its fix, the counts line right above the verdict.
+    let out = preflight(None, &["-q", "--snapshot", snap, "--api", "cuda"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Container Toolkit\n  [✗] the NVIDIA Container Toolkit is not installed (toolkit.not-installed)\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Requirements") && !text.contains("API tests"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\n1 error · 21 ok, 1 note, 16 skipped (-v shows why)\nGPU containers will not work on this host until the errors above are fixed.\npreflight failed: 1 problem: toolkit.not-installed (error) · "),
+        "{text}"
     );
 }

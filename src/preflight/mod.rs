@@ -438,7 +438,11 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
     if missing.is_empty() && broken.is_empty() {
         let mut x = mk(
             Status::Ok,
-            format!("the engine has runtime {list} and its binary exists"),
+            if names.len() == 1 {
+                format!("the engine has runtime {list}; its binary exists")
+            } else {
+                format!("the engine has runtimes {list}; their binaries exist")
+            },
         );
         x.details
             .push(format!("engine runtimes: {}", have.join(", ")));
@@ -448,16 +452,31 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
         let m: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         mk(
             Status::Error,
+            if m.len() == 1 {
+                format!(
+                    "the pipeline requires runtime {} but the engine does not have it",
+                    m[0]
+                )
+            } else {
+                format!(
+                    "the pipeline requires runtimes {} but the engine does not have them",
+                    m.join(", ")
+                )
+            },
+        )
+    } else if broken.len() == 1 {
+        mk(
+            Status::Error,
             format!(
-                "the pipeline requires runtime {} but the engine does not have it",
-                m.join(", ")
+                "runtime {} is registered but its binary does not exist",
+                broken[0]
             ),
         )
     } else {
         mk(
             Status::Error,
             format!(
-                "runtime {} is registered but its binary does not exist",
+                "runtimes {} are registered but their binaries do not exist",
                 broken.join(", ")
             ),
         )
@@ -470,12 +489,49 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
             have.join(", ")
         }
     ));
-    x.remediation = Some(checks::Remediation {
-        text: "Register the NVIDIA runtime with the engine (nvctk edits daemon.json safely and reloads it).".into(),
-        commands: vec!["sudo nvctk setup docker".into()],
-        docs: "docs/preflight.md".into(),
-    });
+    x.remediation = Some(runtime_fix(&missing, &broken));
     x
+}
+
+/// The fix for required runtimes the engine lacks (`missing`) or cannot run (`broken`):
+/// nvctk registers `nvidia` itself; any other runtime is the user's to register.
+fn runtime_fix(missing: &[&String], broken: &[String]) -> checks::Remediation {
+    let is_nvidia = |n: &str| n == crate::setup::daemon_json::DEFAULT_RUNTIME_NAME;
+    let nvidia = missing.iter().any(|n| is_nvidia(n)) || broken.iter().any(|n| is_nvidia(n));
+    let others_missing: Vec<&str> = missing
+        .iter()
+        .map(|n| n.as_str())
+        .filter(|n| !is_nvidia(n))
+        .collect();
+    let others_broken: Vec<&str> = broken
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !is_nvidia(n))
+        .collect();
+    let mut text: Vec<String> = Vec::new();
+    let mut commands: Vec<String> = Vec::new();
+    if nvidia {
+        text.push("Register the NVIDIA runtime with the engine (nvctk edits daemon.json safely and reloads it).".into());
+        commands.push("sudo nvctk setup docker".into());
+    }
+    for n in &others_missing {
+        text.push(format!(
+            "Register {n} in daemon.json `runtimes` (\"runtimes\": {{\"{n}\": {{\"path\": \"/path/to/its/binary\"}}}}), then restart or reload the engine."
+        ));
+    }
+    for n in &others_broken {
+        text.push(format!(
+            "Install the binary of runtime {n}, or correct its `path` in daemon.json `runtimes`, then restart or reload the engine."
+        ));
+    }
+    if !others_missing.is_empty() || !others_broken.is_empty() {
+        commands.push("sudo systemctl reload docker".into());
+    }
+    checks::Remediation {
+        text: text.join(" "),
+        commands,
+        docs: "docs/preflight.md#preflightrequire-runtime".into(),
+    }
 }
 
 #[cfg(test)]
@@ -488,6 +544,33 @@ mod tests {
         let e = validate_allow(&["docker.runtime".into()]).unwrap_err();
         assert!(e.contains("`--allow docker.runtime` names no check"), "{e}");
         assert!(e.contains("docker.runtime-missing"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_runtime_other_than_nvidia_gets_its_own_fix() {
+        let missing = ["kata".to_string()];
+        let r = runtime_fix(&missing.iter().collect::<Vec<_>>(), &[]);
+        assert_eq!(
+            r.text,
+            "Register kata in daemon.json `runtimes` (\"runtimes\": {\"kata\": {\"path\": \"/path/to/its/binary\"}}), then restart or reload the engine."
+        );
+        assert_eq!(r.commands, vec!["sudo systemctl reload docker"]);
+        let both = ["nvidia".to_string(), "kata".to_string()];
+        let r = runtime_fix(&both.iter().collect::<Vec<_>>(), &[]);
+        assert!(
+            r.text.starts_with("Register the NVIDIA runtime"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("Register kata in daemon.json"),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            r.commands,
+            vec!["sudo nvctk setup docker", "sudo systemctl reload docker"]
+        );
     }
 
     #[test]
