@@ -1,5 +1,6 @@
 //! Command-line types. Only this file knows clap; it converts to plain settings structs.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nvctk::doctor;
 use nvctk::output::ColorChoice;
@@ -17,6 +18,45 @@ pub const VERSION: &str = concat!(
     env!("NVCTK_PROFILE"),
     " build)"
 );
+
+/// `--api` values: completed by the shells, checked by clap (aliases accepted, not shown).
+fn api_values() -> PossibleValuesParser {
+    PossibleValuesParser::new([
+        PossibleValue::new("cuda"),
+        PossibleValue::new("opengl").aliases(["gl", "egl"]),
+        PossibleValue::new("vulkan"),
+        PossibleValue::new("opencl"),
+        PossibleValue::new("video").aliases(["nvenc", "nvdec"]),
+        PossibleValue::new("all"),
+    ])
+}
+
+/// Check ids (and preflight's own ids) for `explain` and `--allow`: offered to shell
+/// completion, but any text is accepted here so an unknown id gets nvctk's own
+/// did-you-mean error rather than clap's.
+#[derive(Clone)]
+struct CheckIds;
+
+impl TypedValueParser for CheckIds {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            nvctk::preflight::completion_ids()
+                .into_iter()
+                .map(PossibleValue::new),
+        ))
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -81,6 +121,7 @@ pub enum Command {
     /// Print the long explanation and fix for one check id
     Explain {
         /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
+        #[arg(value_parser = CheckIds, hide_possible_values = true)]
         id: Option<String>,
         /// List every check id
         #[arg(long)]
@@ -152,9 +193,9 @@ pub struct PreflightArgs {
     /// Replay a snapshot (folder or .tar.gz) instead of inspecting this host
     #[arg(long, value_name = "PATH", conflicts_with = "root")]
     pub snapshot: Option<PathBuf>,
-    /// Run these API tests in containers: cuda, opengl, vulkan, opencl, video or all
-    #[arg(long, value_name = "LIST")]
-    pub api: Option<String>,
+    /// Run these API tests in containers: cuda, opengl, vulkan, opencl, video or all (comma-separated)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = api_values(), hide_possible_values = true)]
+    pub api: Vec<String>,
     /// Fail unless the driver supports this CUDA version, e.g. 12.4
     #[arg(long, value_name = "X.Y")]
     pub cuda: Option<String>,
@@ -162,7 +203,7 @@ pub struct PreflightArgs {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub require_runtime: Vec<String>,
     /// A check id (or api.NAME) whose warning or error does not fail the job (repeat or comma-separate)
-    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = CheckIds, hide_possible_values = true)]
     pub allow: Vec<String>,
     /// How the API test containers ask for the GPU [default: chosen from the host's facts]
     #[arg(long, value_enum)]
@@ -231,7 +272,7 @@ impl PreflightArgs {
                 .map_err(|e| e.replace("--timeout", "--probe-timeout"))?,
             nvml_lib: self.nvml_lib,
             cuda: self.cuda,
-            api: self.api,
+            api: (!self.api.is_empty()).then(|| self.api.join(",")),
             require_runtimes: self
                 .require_runtime
                 .into_iter()
@@ -433,8 +474,8 @@ pub enum TestFormat {
 #[derive(Args, Debug)]
 pub struct TestArgs {
     /// APIs to prove: cuda, opengl, vulkan, opencl, video, or all (comma-separated)
-    #[arg(long, value_name = "API", default_value = "cuda")]
-    pub api: String,
+    #[arg(long, value_name = "API", default_value = "cuda", value_delimiter = ',', value_parser = api_values(), hide_possible_values = true)]
+    pub api: Vec<String>,
     /// How the container asks for the GPU (default: chosen from the host's facts)
     #[arg(long, value_enum)]
     pub mode: Option<GpuMode>,
@@ -470,7 +511,7 @@ impl TestArgs {
     pub fn settings(&self, quiet: bool) -> Result<nvctk::gputest::Settings, String> {
         use nvctk::gputest::Api;
         Ok(nvctk::gputest::Settings {
-            apis: Api::parse_list(&self.api)?,
+            apis: Api::parse_list(&self.api.join(","))?,
             mode: self.mode.map(GpuMode::into_mode),
             image: self.image.clone(),
             pull: self.pull.into_pull(),

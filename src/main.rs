@@ -155,9 +155,9 @@ fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
         return Ok(0);
     }
     let id = id.unwrap_or_default();
-    if id == nvctk::preflight::REQUIRE_RUNTIME_ID || id.starts_with("api.") {
-        // Preflight's own verdicts are documented with preflight.
-        output::print(include_str!("../docs/preflight.md"))?;
+    if let Some(section) = nvctk::preflight::doc_section(&id) {
+        // Preflight's own verdicts are documented with preflight, one section per id.
+        output::print(&section)?;
         return Ok(0);
     }
     match (catalog::get(&id), catalog::doc(&id)) {

@@ -135,6 +135,50 @@ pub fn allowable_ids() -> Vec<String> {
     ids
 }
 
+/// docs/preflight.md, for `nvctk explain` of preflight's own ids.
+pub const DOC: &str = include_str!("../../docs/preflight.md");
+
+/// Every id `--allow` and `nvctk explain` accept, as static text (for shell completion).
+pub fn completion_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = checks::catalog::CATALOG.iter().map(|c| c.id).collect();
+    ids.push(REQUIRE_RUNTIME_ID);
+    ids.extend([
+        "api.cuda",
+        "api.opengl",
+        "api.vulkan",
+        "api.opencl",
+        "api.video",
+    ]);
+    ids
+}
+
+/// The `### ID` section of docs/preflight.md for preflight's own ids (`preflight.require-runtime`,
+/// `api.NAME`), heading included; None for any other id.
+pub fn doc_section(id: &str) -> Option<String> {
+    if id != REQUIRE_RUNTIME_ID && !id.starts_with("api.") {
+        return None;
+    }
+    let head = format!("### {id}");
+    let mut out = String::new();
+    let mut inside = false;
+    for line in DOC.lines() {
+        if inside && (line.starts_with("## ") || line.starts_with("### ")) {
+            break;
+        }
+        if line.trim_end() == head {
+            inside = true;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    Some(format!("{}\n", out.trim_end()))
+}
+
 /// Rejects allow-list entries that name nothing: a typo must not silently excuse nothing.
 pub fn validate_allow(allow: &[String]) -> Result<(), String> {
     let known = allowable_ids();
@@ -544,6 +588,22 @@ mod tests {
         let e = validate_allow(&["docker.runtime".into()]).unwrap_err();
         assert!(e.contains("`--allow docker.runtime` names no check"), "{e}");
         assert!(e.contains("docker.runtime-missing"), "{e}");
+    }
+
+    #[test]
+    fn every_preflight_id_has_its_own_doc_section() {
+        for id in allowable_ids()
+            .iter()
+            .filter(|i| *i == REQUIRE_RUNTIME_ID || i.starts_with("api."))
+        {
+            let d = doc_section(id).unwrap_or_else(|| panic!("no section for {id}"));
+            assert!(d.starts_with(&format!("### {id}\n")), "{d}");
+            assert!(
+                !d.contains("\n## ") && d.matches("### ").count() == 1,
+                "{d}"
+            );
+        }
+        assert!(completion_ids().len() == allowable_ids().len());
     }
 
     #[test]
