@@ -309,9 +309,14 @@ impl PreflightArgs {
 #[derive(Subcommand, Debug)]
 pub enum ReportCmd {
     /// Merge doctor JSON reports (one per node; the file stem names the node) into one fleet
-    /// table: which checks fail on which nodes. Exit 1 when any node has an error.
+    /// table: which checks fail on which nodes
+    ///
+    /// A preflight JSON report (`nvctk preflight --format json`) is accepted too: its embedded
+    /// doctor report is used. A bad file inside a folder is skipped with a warning; a bad file
+    /// named on the command line is an error. Exit 0 all nodes ready, 1 a node has an error or
+    /// a file was skipped, 2 nvctk failed (a named file is not a report).
     Merge {
-        /// Report files, or folders of *.json reports
+        /// Doctor or preflight JSON report files, or folders of *.json reports
         #[arg(required = true, value_name = "FILES")]
         files: Vec<PathBuf>,
         /// Output format

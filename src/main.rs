@@ -54,12 +54,25 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings(cli.quiet)?),
         Command::Preflight(args) => preflight(args.settings(cli.verbose, cli.quiet)?),
         Command::Report(ReportCmd::Merge { files, format }) => {
-            let fleet = nvctk::report::fleet::load(&files)?;
+            let loaded = nvctk::report::fleet::load(&files)?;
+            let fleet = &loaded.fleet;
             output::print(&match format {
-                OutFormat::Human => nvctk::report::fleet::render_human(&fleet),
-                OutFormat::Json => nvctk::report::fleet::render_json(&fleet),
+                OutFormat::Human => nvctk::report::fleet::render_human(fleet),
+                OutFormat::Json => nvctk::report::fleet::render_json(fleet),
             })?;
-            Ok(nvctk::report::fleet::exit_code(&fleet))
+            for w in &loaded.skipped {
+                eprintln!("{} skipped {w}", "warning:".yellow().bold());
+            }
+            if !loaded.skipped.is_empty() {
+                eprintln!(
+                    "{} the fleet above leaves out {} file{}; collect each again with `nvctk doctor --format json > NODE.json`, or remove it from the folder",
+                    "hint:".bold(),
+                    loaded.skipped.len(),
+                    if loaded.skipped.len() == 1 { "" } else { "s" },
+                );
+                return Ok(1);
+            }
+            Ok(nvctk::report::fleet::exit_code(fleet))
         }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
