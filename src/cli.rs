@@ -1,5 +1,6 @@
 //! Command-line types. Only this file knows clap; it converts to plain settings structs.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nvctk::doctor;
 use nvctk::output::ColorChoice;
@@ -17,6 +18,45 @@ pub const VERSION: &str = concat!(
     env!("NVCTK_PROFILE"),
     " build)"
 );
+
+/// `--api` values: completed by the shells, checked by clap (aliases accepted, not shown).
+fn api_values() -> PossibleValuesParser {
+    PossibleValuesParser::new([
+        PossibleValue::new("cuda"),
+        PossibleValue::new("opengl").aliases(["gl", "egl"]),
+        PossibleValue::new("vulkan"),
+        PossibleValue::new("opencl"),
+        PossibleValue::new("video").aliases(["nvenc", "nvdec"]),
+        PossibleValue::new("all"),
+    ])
+}
+
+/// Check ids (and preflight's own ids) for `explain` and `--allow`: offered to shell
+/// completion, but any text is accepted here so an unknown id gets nvctk's own
+/// did-you-mean error rather than clap's.
+#[derive(Clone)]
+struct CheckIds;
+
+impl TypedValueParser for CheckIds {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            nvctk::preflight::completion_ids()
+                .into_iter()
+                .map(PossibleValue::new),
+        ))
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -81,6 +121,7 @@ pub enum Command {
     /// Print the long explanation and fix for one check id
     Explain {
         /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
+        #[arg(value_parser = CheckIds, hide_possible_values = true)]
         id: Option<String>,
         /// List every check id
         #[arg(long)]
@@ -138,6 +179,10 @@ Settings may also come from .nvctk.toml in the current folder (or --config PATH)
   cuda = \"12.4\"
   require-runtime = [\"nvidia\"]
   timeout = 60
+  image = \"registry.local/nvidia/vulkan:1.3-470\"
+  pull = \"never\"
+  registry = \"registry.local:5000\"
+  mode = \"runtime\"
 Flags win over the file; --allow lists are added to the file's.";
 
 #[derive(Args, Debug)]
@@ -148,9 +193,9 @@ pub struct PreflightArgs {
     /// Replay a snapshot (folder or .tar.gz) instead of inspecting this host
     #[arg(long, value_name = "PATH", conflicts_with = "root")]
     pub snapshot: Option<PathBuf>,
-    /// Run these API tests in containers: cuda, opengl, vulkan, opencl, video or all
-    #[arg(long, value_name = "LIST")]
-    pub api: Option<String>,
+    /// Run these API tests in containers: cuda, opengl, vulkan, opencl, video or all (comma-separated)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = api_values(), hide_possible_values = true)]
+    pub api: Vec<String>,
     /// Fail unless the driver supports this CUDA version, e.g. 12.4
     #[arg(long, value_name = "X.Y")]
     pub cuda: Option<String>,
@@ -158,8 +203,20 @@ pub struct PreflightArgs {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub require_runtime: Vec<String>,
     /// A check id (or api.NAME) whose warning or error does not fail the job (repeat or comma-separate)
-    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = CheckIds, hide_possible_values = true)]
     pub allow: Vec<String>,
+    /// How the API test containers ask for the GPU [default: chosen from the host's facts]
+    #[arg(long, value_enum)]
+    pub mode: Option<GpuMode>,
+    /// Run this image for every API test instead of the catalog's
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// When to pull the API test images [default: missing]
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicy>,
+    /// A registry mirror (host[:port] or URL) for the API test images
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
     /// Seconds the whole preflight may take [default: 120]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -215,7 +272,7 @@ impl PreflightArgs {
                 .map_err(|e| e.replace("--timeout", "--probe-timeout"))?,
             nvml_lib: self.nvml_lib,
             cuda: self.cuda,
-            api: self.api,
+            api: (!self.api.is_empty()).then(|| self.api.join(",")),
             require_runtimes: self
                 .require_runtime
                 .into_iter()
@@ -228,6 +285,10 @@ impl PreflightArgs {
                 .map(|a| a.trim().to_string())
                 .filter(|a| !a.is_empty())
                 .collect(),
+            mode: self.mode.map(GpuMode::into_mode),
+            image: self.image,
+            pull: self.pull.map(PullPolicy::into_pull),
+            registry: self.registry,
             timeout: self.timeout,
             format: match self.format {
                 PreflightFormat::Human => Format::Human,
@@ -248,9 +309,14 @@ impl PreflightArgs {
 #[derive(Subcommand, Debug)]
 pub enum ReportCmd {
     /// Merge doctor JSON reports (one per node; the file stem names the node) into one fleet
-    /// table: which checks fail on which nodes. Exit 1 when any node has an error.
+    /// table: which checks fail on which nodes
+    ///
+    /// A preflight JSON report (`nvctk preflight --format json`) is accepted too: its embedded
+    /// doctor report is used. A bad file inside a folder is skipped with a warning; a bad file
+    /// named on the command line is an error. Exit 0 all nodes ready, 1 a node has an error or
+    /// a file was skipped, 2 nvctk failed (a named file is not a report).
     Merge {
-        /// Report files, or folders of *.json reports
+        /// Doctor or preflight JSON report files, or folders of *.json reports
         #[arg(required = true, value_name = "FILES")]
         files: Vec<PathBuf>,
         /// Output format
@@ -374,11 +440,33 @@ pub enum GpuMode {
     Cdi,
 }
 
+impl GpuMode {
+    fn into_mode(self) -> nvctk::gputest::Mode {
+        use nvctk::gputest::Mode;
+        match self {
+            GpuMode::Gpus => Mode::Gpus,
+            GpuMode::Runtime => Mode::Runtime,
+            GpuMode::Cdi => Mode::Cdi,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum PullPolicy {
     Missing,
     Always,
     Never,
+}
+
+impl PullPolicy {
+    fn into_pull(self) -> nvctk::gputest::Pull {
+        use nvctk::gputest::Pull;
+        match self {
+            PullPolicy::Missing => Pull::Missing,
+            PullPolicy::Always => Pull::Always,
+            PullPolicy::Never => Pull::Never,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -391,8 +479,8 @@ pub enum TestFormat {
 #[derive(Args, Debug)]
 pub struct TestArgs {
     /// APIs to prove: cuda, opengl, vulkan, opencl, video, or all (comma-separated)
-    #[arg(long, value_name = "API", default_value = "cuda")]
-    pub api: String,
+    #[arg(long, value_name = "API", default_value = "cuda", value_delimiter = ',', value_parser = api_values(), hide_possible_values = true)]
+    pub api: Vec<String>,
     /// How the container asks for the GPU (default: chosen from the host's facts)
     #[arg(long, value_enum)]
     pub mode: Option<GpuMode>,
@@ -426,20 +514,12 @@ pub struct TestArgs {
 
 impl TestArgs {
     pub fn settings(&self, quiet: bool) -> Result<nvctk::gputest::Settings, String> {
-        use nvctk::gputest::{Api, Mode, Pull};
+        use nvctk::gputest::Api;
         Ok(nvctk::gputest::Settings {
-            apis: Api::parse_list(&self.api)?,
-            mode: self.mode.map(|m| match m {
-                GpuMode::Gpus => Mode::Gpus,
-                GpuMode::Runtime => Mode::Runtime,
-                GpuMode::Cdi => Mode::Cdi,
-            }),
+            apis: Api::parse_list(&self.api.join(","))?,
+            mode: self.mode.map(GpuMode::into_mode),
             image: self.image.clone(),
-            pull: match self.pull {
-                PullPolicy::Missing => Pull::Missing,
-                PullPolicy::Always => Pull::Always,
-                PullPolicy::Never => Pull::Never,
-            },
+            pull: self.pull.into_pull(),
             registry: self.registry.clone(),
             timeout: deadline(self.timeout)?,
             deadline: deadline(self.probe_timeout)?,

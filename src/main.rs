@@ -54,12 +54,25 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Setup(SetupCmd::Docker(args)) => nvctk::setup::docker(&args.settings(cli.quiet)?),
         Command::Preflight(args) => preflight(args.settings(cli.verbose, cli.quiet)?),
         Command::Report(ReportCmd::Merge { files, format }) => {
-            let fleet = nvctk::report::fleet::load(&files)?;
+            let loaded = nvctk::report::fleet::load(&files)?;
+            let fleet = &loaded.fleet;
             output::print(&match format {
-                OutFormat::Human => nvctk::report::fleet::render_human(&fleet),
-                OutFormat::Json => nvctk::report::fleet::render_json(&fleet),
+                OutFormat::Human => nvctk::report::fleet::render_human(fleet),
+                OutFormat::Json => nvctk::report::fleet::render_json(fleet),
             })?;
-            Ok(nvctk::report::fleet::exit_code(&fleet))
+            for w in &loaded.skipped {
+                eprintln!("{} skipped {w}", "warning:".yellow().bold());
+            }
+            if !loaded.skipped.is_empty() {
+                eprintln!(
+                    "{} the fleet above leaves out {} file{}; collect each again with `nvctk doctor --format json > NODE.json`, or remove it from the folder",
+                    "hint:".bold(),
+                    loaded.skipped.len(),
+                    if loaded.skipped.len() == 1 { "" } else { "s" },
+                );
+                return Ok(1);
+            }
+            Ok(nvctk::report::fleet::exit_code(fleet))
         }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -72,7 +85,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             let settings = args.settings(cli.quiet)?;
             let outcome =
                 nvctk::gputest::run::run_with_doctor(&settings, &args.doctor_settings()?)?;
-            output::print(&nvctk::gputest::render(args.format(), &outcome))?;
+            output::print(&nvctk::gputest::render(args.format(), &outcome, cli.quiet))?;
             Ok(i32::from(outcome.failed()))
         }
         Command::Explain { id, list } => explain(id, list),
@@ -80,25 +93,22 @@ fn run(cli: Cli) -> Result<i32, String> {
 }
 
 fn preflight(settings: nvctk::preflight::Settings) -> Result<i32, String> {
-    use nvctk::preflight::{self, Format};
+    use nvctk::preflight;
+    let start = std::time::Instant::now();
     let outcome = match preflight::run_bounded(&settings) {
         Ok(o) => o,
         Err(e) => {
-            if settings.format == Format::Github {
-                // Make the reason visible on the run page too, not only in the log.
-                let first = e.lines().next().unwrap_or("");
-                output::print(&format!(
-                    "::error title=nvctk preflight::{}\n",
-                    nvctk::report::github::escape_data(first)
-                ))?;
+            // The job could not finish: the CI system still gets a report that says why.
+            let seconds = start.elapsed().as_secs_f64();
+            output::print(&preflight::render_error(&settings, &e, seconds))?;
+            if let Err(w) = preflight::write_error_side_files(&settings, &e, seconds) {
+                eprintln!("{} {w}", "error:".red().bold());
             }
             return Err(e);
         }
     };
     output::print(&preflight::render(&settings, &outcome))?;
-    for w in preflight::write_side_files(&settings, &outcome)? {
-        eprintln!("{} {w}", "warning:".yellow().bold());
-    }
+    preflight::write_side_files(&settings, &outcome)?;
     Ok(outcome.exit_code())
 }
 
@@ -158,9 +168,9 @@ fn explain(id: Option<String>, list: bool) -> Result<i32, String> {
         return Ok(0);
     }
     let id = id.unwrap_or_default();
-    if id == nvctk::preflight::REQUIRE_RUNTIME_ID || id.starts_with("api.") {
-        // Preflight's own verdicts are documented with preflight.
-        output::print(include_str!("../docs/preflight.md"))?;
+    if let Some(section) = nvctk::preflight::doc_section(&id) {
+        // Preflight's own verdicts are documented with preflight, one section per id.
+        output::print(&section)?;
         return Ok(0);
     }
     match (catalog::get(&id), catalog::doc(&id)) {

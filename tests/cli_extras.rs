@@ -199,3 +199,71 @@ fn quiet_verbose_and_colour_flags_work_on_every_command() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&junit.stdout).contains('\u{1b}'));
 }
+
+#[test]
+fn completions_offer_api_names_and_check_ids() {
+    let out = nvctk().args(["completions", "zsh"]).output().unwrap();
+    let zsh = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = |needle: &str| {
+        zsh.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in the zsh script"))
+            .to_string()
+    };
+    assert!(
+        line("*--api=[APIs to prove").ends_with(":API:(cuda opengl vulkan opencl video all)' \\"),
+        "{}",
+        line("*--api=[APIs to prove")
+    );
+    assert!(
+        line("*--api=[Run these API tests").contains(":LIST:(cuda opengl vulkan opencl video all)")
+    );
+    for needle in ["*--allow=[", "::id -- A check id"] {
+        let l = line(needle);
+        for id in [
+            "docker.runtime-missing",
+            "toolkit.not-installed",
+            "preflight.require-runtime",
+            "api.vulkan",
+        ] {
+            assert!(l.contains(id), "{needle}: no {id} in {l}");
+        }
+    }
+    let out = nvctk().args(["completions", "bash"]).output().unwrap();
+    let bash = String::from_utf8_lossy(&out.stdout);
+    assert!(bash.contains("compgen -W \"cuda opengl vulkan opencl video all\""));
+    assert!(bash.contains("docker.runtime-missing"));
+    // Completion lists the ids; an unknown one still gets nvctk's own did-you-mean.
+    let out = nvctk().args(["explain", "docker.runtim"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: no check has the id `docker.runtim`\nhint: did you mean "),
+        "{err}"
+    );
+    // --help does not drown in the id list.
+    let out = nvctk().args(["preflight", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(!help.contains("toolkit.not-installed"), "{help}");
+    assert!(help.contains("--api <LIST>"), "{help}");
+}
+
+#[test]
+fn explain_prints_the_section_of_a_preflight_id_not_the_whole_page() {
+    for (id, must) in [
+        ("preflight.require-runtime", "sudo nvctk setup docker"),
+        ("api.cuda", "nvidia-smi"),
+        ("api.vulkan", "llvmpipe"),
+        ("api.opengl", "eglinfo"),
+        ("api.opencl", "clinfo"),
+        ("api.video", "libnvidia-encode.so.1"),
+    ] {
+        let out = nvctk().args(["explain", id]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{id}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(&format!("### {id}\n\n")), "{id}: {text}");
+        assert!(text.contains(must), "{id}: {text}");
+        assert!(!text.contains("# nvctk preflight"), "{id}: {text}");
+        assert_eq!(text.matches("### ").count(), 1, "{id}: {text}");
+    }
+}

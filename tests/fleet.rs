@@ -129,3 +129,92 @@ fn merge_rejects_what_is_not_a_report() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read "));
 }
+
+#[test]
+fn a_bad_file_in_a_folder_is_skipped_with_a_warning_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let healthy = fixtures.join("H01-healthy-native");
+    let doctor = nvctk()
+        .args(["doctor", "--format", "json", "--snapshot"])
+        .arg(&healthy)
+        .output()
+        .unwrap();
+    std::fs::write(dir.path().join("gpu-c1.json"), &doctor.stdout).unwrap();
+    // A CI runner's preflight report is a node too.
+    let empty = tempfile::tempdir().unwrap();
+    let pre = nvctk()
+        .args(["preflight", "--format", "json", "--no-config", "--snapshot"])
+        .arg(&healthy)
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(pre.status.code(), Some(0));
+    std::fs::write(dir.path().join("ci-runner.json"), &pre.stdout).unwrap();
+
+    // Only ready nodes: exit 0.
+    let out = nvctk()
+        .args(["report", "merge", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["totals"]["nodes"], 2, "{v}");
+
+    // One truncated upload: the rest is still merged, the file is named, exit 1.
+    let bad = dir.path().join("gpu-z9.json");
+    std::fs::write(&bad, "{\"schema\": 1, \"chec").unwrap();
+    let out = nvctk()
+        .args(["report", "merge", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["totals"]["nodes"], 2, "{v}");
+    let names: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, ["ci-runner", "gpu-c1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("warning: skipped {}: not JSON (", bad.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nhint: the fleet above leaves out 1 file; "),
+        "{err}"
+    );
+
+    // Named on the command line, the same file is an error.
+    let out = nvctk()
+        .args(["report", "merge"])
+        .arg(dir.path().join("gpu-c1.json"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with(&format!("error: {}: not JSON (", bad.display())),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --help says a preflight report is accepted.
+    let out = nvctk()
+        .args(["report", "merge", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("A preflight JSON report"), "{help}");
+}

@@ -714,3 +714,115 @@ fn a_preflight_timeout_during_an_api_test_leaves_no_container() {
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
     assert!(leftovers(&d).is_empty(), "left behind: {:?}", leftovers(&d));
 }
+
+#[test]
+fn preflight_runs_the_image_pull_policy_registry_and_mode_it_is_given() {
+    if !dockerd_available() {
+        return;
+    }
+    let d = engine_with_shim();
+    // A freshly built image of the pipeline's own, instead of the catalog's stale seed.
+    tool_image(
+        &d,
+        "mirror.local/vulkan:fresh",
+        &[(
+            "/usr/bin/vulkaninfo",
+            printer("vulkaninfo-nvidia.txt", 0),
+            true,
+        )],
+        &["ENV PATH=/usr/bin:/bin"],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let pf = |args: &[&str]| {
+        run_json(
+            nvctk()
+                .current_dir(work.path())
+                .env("DOCKER_HOST", d.host())
+                .env("NVCTK_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+                .args(["preflight", "--format", "json", "--api", "vulkan"])
+                .args(args),
+        )
+    };
+    let (_, v, out) = pf(&[
+        "--no-config",
+        "--image",
+        "mirror.local/vulkan:fresh",
+        "--pull",
+        "never",
+        "--mode",
+        "runtime",
+    ]);
+    let api = &v["api"][0];
+    assert_eq!(api["image"], "mirror.local/vulkan:fresh", "{v:#}");
+    assert_eq!(api["mode"], "runtime", "{api}");
+    assert_eq!(
+        api["verdict"],
+        "pass",
+        "{api}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(api["device"], "NVIDIA GeForce RTX 4090");
+    assert!(
+        !v["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "api.vulkan"),
+        "{v:#}"
+    );
+
+    // The same from .nvctk.toml.
+    std::fs::write(
+        work.path().join(".nvctk.toml"),
+        "[preflight]\nimage = \"mirror.local/vulkan:fresh\"\npull = \"never\"\nmode = \"runtime\"\n",
+    )
+    .unwrap();
+    let (_, v, _) = pf(&[]);
+    assert_eq!(v["api"][0]["image"], "mirror.local/vulkan:fresh", "{v:#}");
+    assert_eq!(v["api"][0]["mode"], "runtime");
+    assert_eq!(v["api"][0]["verdict"], "pass", "{}", v["api"][0]);
+
+    // A mirror: the catalog's image is taken through it (never pulled here: it fails as absent).
+    let (code, v, _) = pf(&[
+        "--no-config",
+        "--registry",
+        "http://mirror.local:5000/",
+        "--pull",
+        "never",
+        "--mode",
+        "gpus",
+    ]);
+    assert_eq!(code, 1);
+    let api = &v["api"][0];
+    assert_eq!(
+        api["image"], "mirror.local:5000/nvidia/vulkan:1.3-470",
+        "{api}"
+    );
+    assert_eq!(api["mode"], "gpus");
+    assert_eq!(api["verdict"], "fail");
+    assert!(leftovers(&d).is_empty(), "left behind: {:?}", leftovers(&d));
+}
+
+#[test]
+fn quiet_test_prints_only_what_did_not_pass_and_the_summary() {
+    if !dockerd_available() {
+        return;
+    }
+    let d = engine_with_shim();
+    let out = test_cmd(
+        &d,
+        &[
+            "-q", "--api", "vulkan", "--mode", "runtime", "--pull", "never",
+        ],
+    )
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("vulkan failed: "), "{text}");
+    assert!(!text.contains("IMAGE") && !text.contains("[✗]"), "{text}");
+    assert!(
+        text.ends_with("\n\n0 passed, 1 failed, 0 skipped\n"),
+        "{text}"
+    );
+}

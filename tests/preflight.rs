@@ -181,12 +181,52 @@ fn mistakes_in_flags_and_config_are_nvctk_failures_with_a_reason() {
 
     let out = preflight(None, &["--snapshot", snap, "--timeout", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: --timeout 0 must be"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        "error: --timeout 0 must be more than 0 and at most 86400 seconds\n"
     );
     assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn a_bad_timeout_mode_or_pull_in_the_config_file_names_the_key_value_and_file() {
+    let snap = fixture("H01-healthy-native");
+    let snap = snap.to_str().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let cfg = repo.path().join(".nvctk.toml");
+    for (text, want) in [
+        (
+            "[preflight]\ntimeout = 0\n",
+            format!(
+                "error: `timeout = 0` in {}: must be more than 0 and at most 86400 seconds\n",
+                cfg.display()
+            ),
+        ),
+        (
+            "[preflight]\nmode = \"gpu\"\n",
+            format!(
+                "error: `mode = \"gpu\"` in {}: unknown GPU request mode `gpu`; expected gpus, runtime or cdi\n",
+                cfg.display()
+            ),
+        ),
+        (
+            "[preflight]\npull = \"sometimes\"\n",
+            format!(
+                "error: `pull = \"sometimes\"` in {}: unknown pull policy `sometimes`; expected missing, always or never\n",
+                cfg.display()
+            ),
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        let out = preflight(Some(repo.path()), &["--snapshot", snap]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert_eq!(stderr(&out), want);
+        assert!(stdout(&out).is_empty());
+    }
+    // A flag wins over the file's bad value.
+    std::fs::write(&cfg, "[preflight]\ntimeout = 0\n").unwrap();
+    let out = preflight(Some(repo.path()), &["--snapshot", snap, "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 /// Asserts the JUnit structure strictly and returns (testcase name → outcome) pairs.
@@ -611,7 +651,54 @@ fn require_runtime_against_a_real_engine() {
         "{}",
         v["requirements"]
     );
+    assert_eq!(
+        v["requirements"][0]["summary"],
+        "the engine has runtime nvidia; its binary exists"
+    );
     assert_eq!(code, 0, "{v}");
+    let (_, v, _) = run(&with, &["--allow", &allow, "--require-runtime", "runc"]);
+    assert_eq!(
+        v["requirements"][0]["summary"],
+        "the engine has runtimes nvidia, runc; their binaries exist"
+    );
+    // A runtime nvctk does not manage gets its own fix, not `nvctk setup docker`.
+    let (code, v, _) = run(&with, &["--allow", &allow, "--require-runtime", "kata"]);
+    assert_eq!(code, 1);
+    let req = &v["requirements"][0];
+    assert_eq!(
+        req["summary"],
+        "the pipeline requires runtime kata but the engine does not have it"
+    );
+    assert_eq!(
+        req["remediation"]["text"],
+        "Register kata in daemon.json `runtimes` (\"runtimes\": {\"kata\": {\"path\": \"/path/to/its/binary\"}}), then restart or reload the engine."
+    );
+    assert_eq!(
+        req["remediation"]["commands"],
+        serde_json::json!(["sudo systemctl reload docker"])
+    );
+    let out = nvctk()
+        .args([
+            "preflight",
+            "--no-config",
+            "--require-runtime",
+            "nvidia,kata",
+            "--allow",
+            &allow,
+        ])
+        .env("DOCKER_HOST", with.host())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("  [✗] the pipeline requires runtime kata but the engine does not have it (preflight.require-runtime)\n      engine runtimes: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("      fix: Register kata in daemon.json `runtimes`"),
+        "{text}"
+    );
+    assert!(!text.contains("nvctk setup docker"), "{text}");
     // The same run as JUnit parses strictly and shows the requirement passing.
     let out = nvctk()
         .args([
@@ -703,4 +790,243 @@ fn every_ci_recipe_command_runs_as_written() {
             junit(&std::fs::read_to_string(work.path().join("nvctk-preflight.xml")).unwrap());
         }
     }
+}
+
+/// A socket that accepts and never answers: doctor's engine probe hangs its deadline.
+fn hanging_engine() -> (tempfile::TempDir, std::os::unix::net::UnixListener, String) {
+    let dir = tempfile::Builder::new()
+        .prefix("nvh")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sock = dir.path().join("s");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let host = format!("unix://{}", sock.display());
+    (dir, listener, host)
+}
+
+/// The single `<error>` testcase of a job that could not finish: (message, type, body).
+fn junit_error(xml: &str) -> (String, String, String) {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("1"), "{xml}");
+    assert_eq!(root.attribute("errors"), Some("1"), "{xml}");
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 1, "{xml}");
+    assert_eq!(cases[0].attribute("classname"), Some("nvctk.preflight"));
+    let err = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("error"))
+        .unwrap_or_else(|| panic!("no <error> in {xml}"));
+    (
+        err.attribute("message").unwrap_or_default().to_string(),
+        err.attribute("type").unwrap_or_default().to_string(),
+        err.text().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn a_job_that_cannot_finish_still_reports_why_in_junit_and_github() {
+    let (dir, _listener, host) = hanging_engine();
+    let file = dir.path().join("report.xml");
+    let base = |format: &str| {
+        let mut c = nvctk();
+        c.args([
+            "preflight",
+            "--no-config",
+            "--timeout",
+            "1",
+            "--probe-timeout",
+            "30",
+            "--format",
+            format,
+            "--junit-file",
+        ])
+        .arg(&file)
+        .env("DOCKER_HOST", &host)
+        .env_remove("GITHUB_STEP_SUMMARY");
+        c
+    };
+    let out = base("junit").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: preflight did not finish within 1 s (--timeout)"),
+        "{}",
+        stderr(&out)
+    );
+    for xml in [stdout(&out), std::fs::read_to_string(&file).unwrap()] {
+        let (message, kind, body) = junit_error(&xml);
+        assert_eq!(
+            message,
+            "preflight did not finish within 1 s (--timeout); it was still inspecting the host (doctor)"
+        );
+        assert_eq!(kind, "timeout");
+        assert!(body.contains("hint: raise --timeout"), "{body}");
+    }
+
+    // GitHub: one ::error line, and the job summary says the job could not finish.
+    std::fs::remove_file(&file).unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = base("github")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("::error title=nvctk preflight::preflight did not finish within 1 s (--timeout); it was still inspecting the host (doctor)%0Ahint: raise --timeout"),
+        "{text}"
+    );
+    junit_error(&std::fs::read_to_string(&file).unwrap());
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with(
+            "## ❌ nvctk preflight could not finish\n\npreflight did not finish within 1 s"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn ctrl_c_still_writes_the_junit_report_and_exits_2() {
+    let (dir, _listener, host) = hanging_engine();
+    let file = dir.path().join("report.xml");
+    let child = nvctk()
+        .args([
+            "preflight",
+            "--no-config",
+            "--timeout",
+            "60",
+            "--probe-timeout",
+            "60",
+            "--format",
+            "junit",
+            "--junit-file",
+        ])
+        .arg(&file)
+        .env("DOCKER_HOST", &host)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let start = std::time::Instant::now();
+    // SAFETY: kill(2) on the child we just started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: preflight was interrupted (Ctrl-C or SIGTERM) while it was still inspecting the host (doctor)\n"
+    );
+    for xml in [stdout(&out), std::fs::read_to_string(&file).unwrap()] {
+        let (message, kind, _) = junit_error(&xml);
+        assert_eq!(
+            message,
+            "preflight was interrupted (Ctrl-C or SIGTERM) while it was still inspecting the host (doctor)"
+        );
+        assert_eq!(kind, "interrupted");
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_exit_2_naming_the_file() {
+    let snap = fixture("H01-healthy-native");
+    let snap = snap.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where a file is expected: not writable, even as root.
+    let bad = dir.path().join("not-a-file");
+    std::fs::create_dir(&bad).unwrap();
+    let out = preflight(
+        None,
+        &["--snapshot", snap, "--junit-file", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "error: cannot write the JUnit report {}: ",
+            bad.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = nvctk()
+        .args(["preflight", "--snapshot", snap, "--format", "github"])
+        .current_dir(empty.path())
+        .env("GITHUB_STEP_SUMMARY", &bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: cannot append the job summary to {} (GITHUB_STEP_SUMMARY): ",
+            bad.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: make the file writable, or unset GITHUB_STEP_SUMMARY"),
+        "{err}"
+    );
+    // The annotations were still printed before the failure.
+    assert!(
+        stdout(&out).contains("preflight passed"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn quiet_shows_only_problems_and_marks_allowed_findings_as_allowed() {
+    let snap = fixture("C01-toolkit-not-installed");
+    let snap = snap.to_str().unwrap();
+    // An allowed error: marked [~], no failure sentence, no empty headings.
+    let out = preflight(
+        None,
+        &[
+            "-q",
+            "--snapshot",
+            snap,
+            "--api",
+            "cuda",
+            "--allow",
+            "toolkit.not-installed",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (body, last) = text.trim_end().rsplit_once('\n').unwrap();
+    assert_eq!(
+        body,
+        "Container Toolkit\n  [~] the NVIDIA Container Toolkit is not installed (toolkit.not-installed, allowed error)\n\n1 allowed · 21 ok, 1 note, 16 skipped (-v shows why)"
+    );
+    assert!(
+        last.starts_with("preflight passed · allowed: toolkit.not-installed (error) · "),
+        "{last}"
+    );
+    assert!(!text.contains("[✗]") && !text.contains("GPU containers will not work"));
+
+    // Not allowed: the error with its fix, the counts line right above the verdict.
+    let out = preflight(None, &["-q", "--snapshot", snap, "--api", "cuda"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Container Toolkit\n  [✗] the NVIDIA Container Toolkit is not installed (toolkit.not-installed)\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Requirements") && !text.contains("API tests"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\n1 error · 21 ok, 1 note, 16 skipped (-v shows why)\nGPU containers will not work on this host until the errors above are fixed.\npreflight failed: 1 problem: toolkit.not-installed (error) · "),
+        "{text}"
+    );
 }

@@ -26,10 +26,10 @@ pub enum Format {
     Junit,
 }
 
-/// The report in the asked format.
-pub fn render(format: Format, o: &Outcome) -> String {
+/// The report in the asked format; `quiet` (`-q`) leaves the human table's passes out.
+pub fn render(format: Format, o: &Outcome, quiet: bool) -> String {
     match format {
-        Format::Human => report::human(o),
+        Format::Human => report::human(o, quiet),
         Format::Json => report::json(o),
         Format::Junit => report::junit(o),
     }
@@ -97,12 +97,40 @@ pub enum Mode {
     Cdi,
 }
 
+impl Mode {
+    /// `gpus`, `runtime` or `cdi` (the `--mode` values, also in `.nvctk.toml`).
+    pub fn parse(s: &str) -> Result<Mode, String> {
+        match s.trim() {
+            "gpus" => Ok(Mode::Gpus),
+            "runtime" => Ok(Mode::Runtime),
+            "cdi" => Ok(Mode::Cdi),
+            other => Err(format!(
+                "unknown GPU request mode `{other}`; expected gpus, runtime or cdi"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pull {
     #[default]
     Missing,
     Always,
     Never,
+}
+
+impl Pull {
+    /// `missing`, `always` or `never` (the `--pull` values, also in `.nvctk.toml`).
+    pub fn parse(s: &str) -> Result<Pull, String> {
+        match s.trim() {
+            "missing" => Ok(Pull::Missing),
+            "always" => Ok(Pull::Always),
+            "never" => Ok(Pull::Never),
+            other => Err(format!(
+                "unknown pull policy `{other}`; expected missing, always or never"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +179,9 @@ pub struct ApiResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub results: Vec<ApiResult>,
+    /// Wall time of the whole run (the containers run concurrently, so this is not the sum).
+    #[serde(skip)]
+    pub seconds: f64,
 }
 
 impl Outcome {

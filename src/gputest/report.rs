@@ -37,7 +37,9 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-pub fn human(o: &Outcome) -> String {
+/// The table, the causes and fixes of what did not pass, and a summary line. With `quiet`
+/// (`-q`) only the causes and fixes and the summary line are printed.
+pub fn human(o: &Outcome, quiet: bool) -> String {
     let rows: Vec<[String; 6]> = o
         .results
         .iter()
@@ -70,19 +72,21 @@ pub fn human(o: &Outcome) -> String {
             .trim_end()
             .to_string()
     };
-    let _ = writeln!(s, "    {}", line(&head.map(String::from)).bold());
-    for (r, cells) in o.results.iter().zip(&rows) {
-        let _ = writeln!(s, "{} {}", mark(r.verdict), line(cells));
-    }
     let problems: Vec<_> = o
         .results
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
         .collect();
-    if !problems.is_empty() {
-        s.push('\n');
+    if !quiet {
+        let _ = writeln!(s, "    {}", line(&head.map(String::from)).bold());
+        for (r, cells) in o.results.iter().zip(&rows) {
+            let _ = writeln!(s, "{} {}", mark(r.verdict), line(cells));
+        }
+        if !problems.is_empty() {
+            s.push('\n');
+        }
     }
-    for r in problems {
+    for r in &problems {
         let what = if r.verdict == Verdict::Skip {
             "skipped"
         } else {
@@ -108,9 +112,12 @@ pub fn human(o: &Outcome) -> String {
         }
     }
     let n = |v| o.results.iter().filter(|r| r.verdict == v).count();
+    if !(quiet && problems.is_empty()) {
+        s.push('\n');
+    }
     let _ = writeln!(
         s,
-        "\n{} passed, {} failed, {} skipped",
+        "{} passed, {} failed, {} skipped",
         n(Verdict::Pass),
         n(Verdict::Fail),
         n(Verdict::Skip)
@@ -147,7 +154,8 @@ pub fn xml_escape(s: &str) -> String {
 
 pub fn junit(o: &Outcome) -> String {
     let n = |v| o.results.iter().filter(|r| r.verdict == v).count();
-    let total: f64 = o.results.iter().map(|r| r.seconds).sum();
+    // The containers run concurrently: the suite took the run's wall time, not the sum.
+    let total = o.seconds;
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
@@ -242,13 +250,34 @@ mod tests {
                     fix: Some("install <it>".into()),
                 },
             ],
+            seconds: 1.3,
         }
+    }
+
+    #[test]
+    fn quiet_prints_only_what_did_not_pass_and_the_summary() {
+        colored::control::set_override(false);
+        let h = human(&outcome(), true);
+        assert_eq!(
+            h,
+            "vulkan failed: could not select device driver \"\" with capabilities: [[gpu]] (toolkit.not-installed)\n    fix: install <it>\n    more: nvctk explain toolkit.not-installed\n\n1 passed, 1 failed, 0 skipped\n"
+        );
+    }
+
+    #[test]
+    fn junit_time_is_the_wall_time_of_the_concurrent_run() {
+        let j = junit(&outcome());
+        assert!(
+            j.contains("<testsuites name=\"nvctk test\" tests=\"2\" failures=\"1\" skipped=\"0\" time=\"1.300\">"),
+            "{j}"
+        );
+        assert!(j.contains("<testsuite name=\"nvctk.test\" tests=\"2\" failures=\"1\" skipped=\"0\" time=\"1.300\">"), "{j}");
     }
 
     #[test]
     fn table_and_junit() {
         colored::control::set_override(false);
-        let h = human(&outcome());
+        let h = human(&outcome(), false);
         assert!(
             h.contains("[✓] cuda    nvidia/cuda:12.4.1-base-ubuntu22.04  runtime  pass"),
             "{h}"

@@ -23,9 +23,10 @@ extern "C" fn on_sigint(_: libc::c_int) {
 }
 
 /// Ctrl-C (and SIGTERM) only raise a flag; the waits below see it, kill and remove their
-/// containers, and `run` returns an error.
-fn install_interrupt_handler() {
-    INTERRUPTED.store(false, Ordering::SeqCst);
+/// containers, and `run` returns an error. Callers with their own wait (preflight) install
+/// it first and poll `interrupted()`; the flag is never cleared, so a Ctrl-C that came
+/// before the tests started still stops them.
+pub fn install_interrupt_handler() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -117,8 +118,11 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
 
 /// Like `run`, with the doctor settings given (e.g. `--nvml-lib`).
 pub fn run_with_doctor(s: &Settings, d: &crate::doctor::Settings) -> Result<Outcome, String> {
+    let start = Instant::now();
     let facts = crate::doctor::run(d)?.facts;
-    run_with_facts(s, &facts)
+    let mut o = run_with_facts(s, &facts)?;
+    o.seconds = start.elapsed().as_secs_f64();
+    Ok(o)
 }
 
 fn result(p: &Plan, j: Judgement, seconds: f64) -> ApiResult {
@@ -136,6 +140,7 @@ fn result(p: &Plan, j: Judgement, seconds: f64) -> ApiResult {
 }
 
 pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
+    let start = Instant::now();
     let mut plans = plan::plans(s, facts)?;
     if let Some(err) = facts.docker.engine.as_ref().and_then(|e| e.err_message()) {
         let j = Judgement {
@@ -145,6 +150,7 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
         };
         return Ok(Outcome {
             results: plans.iter().map(|p| result(p, j.clone(), 0.0)).collect(),
+            seconds: start.elapsed().as_secs_f64(),
         });
     }
     install_interrupt_handler();
@@ -239,6 +245,7 @@ pub fn run_with_facts(s: &Settings, facts: &Facts) -> Result<Outcome, String> {
     }
     Ok(Outcome {
         results: blame_host(results, facts),
+        seconds: start.elapsed().as_secs_f64(),
     })
 }
 

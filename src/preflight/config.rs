@@ -7,6 +7,10 @@
 //! cuda = "12.4"
 //! require-runtime = ["nvidia"]
 //! timeout = 60                         # seconds for the whole preflight
+//! image = "registry.local/nvidia/vulkan:1.3-470"   # instead of the catalog's, for every API
+//! pull = "never"                       # missing (default), always or never
+//! registry = "registry.local:5000"     # a mirror for the catalog's images
+//! mode = "runtime"                     # gpus, runtime or cdi (default: from the host)
 //! ```
 //!
 //! Flags on the command line win over the file; `allow` lists are joined. Unknown keys are
@@ -33,6 +37,10 @@ pub struct Preflight {
     pub cuda: Option<String>,
     pub require_runtime: Option<OneOrMany>,
     pub timeout: Option<f64>,
+    pub image: Option<String>,
+    pub pull: Option<String>,
+    pub registry: Option<String>,
+    pub mode: Option<String>,
 }
 
 /// `"cuda,vulkan"` or `["cuda", "vulkan"]`.
@@ -91,13 +99,17 @@ mod tests {
     #[test]
     fn reads_every_key_and_both_list_forms() {
         let f = parse(
-            "[preflight]\nallow = [\"os.unsupported-distro\"]\napi = \"cuda,vulkan\"\ncuda = \"12.4\"\nrequire-runtime = [\"nvidia\"]\ntimeout = 60\n",
+            "[preflight]\nallow = [\"os.unsupported-distro\"]\napi = \"cuda,vulkan\"\ncuda = \"12.4\"\nrequire-runtime = [\"nvidia\"]\ntimeout = 60\nimage = \"m/v:1\"\npull = \"never\"\nregistry = \"m:5000\"\nmode = \"cdi\"\n",
         )
         .unwrap();
         assert_eq!(f.preflight.allow, vec!["os.unsupported-distro"]);
         assert_eq!(f.preflight.api.unwrap().joined(), "cuda,vulkan");
         assert_eq!(f.preflight.require_runtime.unwrap().joined(), "nvidia");
         assert_eq!(f.preflight.timeout, Some(60.0));
+        assert_eq!(f.preflight.image.as_deref(), Some("m/v:1"));
+        assert_eq!(f.preflight.pull.as_deref(), Some("never"));
+        assert_eq!(f.preflight.registry.as_deref(), Some("m:5000"));
+        assert_eq!(f.preflight.mode.as_deref(), Some("cdi"));
         assert_eq!(parse("").unwrap(), File::default());
     }
 

@@ -33,6 +33,13 @@ pub struct Settings {
     pub apis: Vec<Api>,
     pub require_runtimes: Vec<String>,
     pub allow: Vec<String>,
+    /// How the API test containers ask for the GPU (None: chosen from the host's facts).
+    pub mode: Option<gputest::Mode>,
+    /// Replaces the catalog's image for every API test.
+    pub image: Option<String>,
+    pub pull: gputest::Pull,
+    /// A registry mirror for the catalog's images (tag resolution and pulls).
+    pub registry: Option<String>,
     /// The whole job's time limit.
     pub timeout: Duration,
     pub format: Format,
@@ -128,6 +135,50 @@ pub fn allowable_ids() -> Vec<String> {
     ids
 }
 
+/// docs/preflight.md, for `nvctk explain` of preflight's own ids.
+pub const DOC: &str = include_str!("../../docs/preflight.md");
+
+/// Every id `--allow` and `nvctk explain` accept, as static text (for shell completion).
+pub fn completion_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = checks::catalog::CATALOG.iter().map(|c| c.id).collect();
+    ids.push(REQUIRE_RUNTIME_ID);
+    ids.extend([
+        "api.cuda",
+        "api.opengl",
+        "api.vulkan",
+        "api.opencl",
+        "api.video",
+    ]);
+    ids
+}
+
+/// The `### ID` section of docs/preflight.md for preflight's own ids (`preflight.require-runtime`,
+/// `api.NAME`), heading included; None for any other id.
+pub fn doc_section(id: &str) -> Option<String> {
+    if id != REQUIRE_RUNTIME_ID && !id.starts_with("api.") {
+        return None;
+    }
+    let head = format!("### {id}");
+    let mut out = String::new();
+    let mut inside = false;
+    for line in DOC.lines() {
+        if inside && (line.starts_with("## ") || line.starts_with("### ")) {
+            break;
+        }
+        if line.trim_end() == head {
+            inside = true;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    Some(format!("{}\n", out.trim_end()))
+}
+
 /// Rejects allow-list entries that name nothing: a typo must not silently excuse nothing.
 pub fn validate_allow(allow: &[String]) -> Result<(), String> {
     let known = allowable_ids();
@@ -171,9 +222,12 @@ fn phase(p: &'static str) {
 
 const API_PHASE: &str = "running the API test containers";
 
-/// Runs the job on a worker thread and gives up after `settings.timeout`, naming what it
-/// was still doing. The worker is abandoned (the process exits right after).
+/// Runs the job on a worker thread and gives up after `settings.timeout`, or on Ctrl-C /
+/// SIGTERM, naming what it was still doing. The worker is abandoned (the process exits
+/// right after); test containers are stopped and removed first.
 pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    crate::gputest::run::install_interrupt_handler();
     let (tx, rx) = std::sync::mpsc::channel();
     let s = settings.clone();
     std::thread::Builder::new()
@@ -182,28 +236,51 @@ pub fn run_bounded(settings: &Settings) -> Result<Outcome, String> {
             let _ = tx.send(run(&s));
         })
         .map_err(|e| format!("cannot start the preflight worker: {e}"))?;
-    match rx.recv_timeout(settings.timeout) {
-        Ok(r) => r,
-        Err(_) => {
-            let doing = PHASE.lock().map(|g| *g).unwrap_or("running");
-            let in_tests = doing == API_PHASE;
-            if in_tests {
-                // Test containers must not outlive the job: stop them as Ctrl-C would and
-                // give the runner a moment to remove them.
-                crate::gputest::run::stop();
-                let _ = rx.recv_timeout(Duration::from_secs(10));
-            }
-            let hint = if in_tests {
-                "raise --timeout, or run `nvctk test --api …` to see which test is slow (the test containers were removed)"
-            } else {
-                "raise --timeout, or run `nvctk doctor -v` to see what hangs"
-            };
-            Err(format!(
-                "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: {hint}",
-                settings.timeout.as_secs_f64()
-            ))
+    let deadline = Instant::now() + settings.timeout;
+    let interrupted = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
         }
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(r) => return r,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("the preflight worker stopped without a result".into());
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if crate::gputest::run::interrupted() {
+                    break true;
+                }
+            }
+        }
+    };
+    let doing = PHASE.lock().map(|g| *g).unwrap_or("running");
+    let in_tests = doing == API_PHASE;
+    if in_tests {
+        // Test containers must not outlive the job: stop them as Ctrl-C would and
+        // give the runner a moment to remove them.
+        crate::gputest::run::stop();
+        let _ = rx.recv_timeout(Duration::from_secs(10));
     }
+    if interrupted {
+        return Err(format!(
+            "preflight was interrupted (Ctrl-C or SIGTERM) while it was still {doing}{}",
+            if in_tests {
+                "; the test containers were removed"
+            } else {
+                ""
+            }
+        ));
+    }
+    let hint = if in_tests {
+        "raise --timeout, or run `nvctk test --api …` to see which test is slow (the test containers were removed)"
+    } else {
+        "raise --timeout, or run `nvctk doctor -v` to see what hangs"
+    };
+    Err(format!(
+        "preflight did not finish within {} s (--timeout); it was still {doing}\nhint: {hint}",
+        settings.timeout.as_secs_f64()
+    ))
 }
 
 /// Runs doctor, the requirements and the API tests, then judges them against the allow-list.
@@ -240,10 +317,10 @@ pub fn run(s: &Settings) -> Result<Outcome, String> {
         let left = s.timeout.saturating_sub(start.elapsed());
         let ts = gputest::Settings {
             apis: s.apis.clone(),
-            mode: None,
-            image: None,
-            pull: gputest::Pull::Missing,
-            registry: None,
+            mode: s.mode,
+            image: s.image.clone(),
+            pull: s.pull,
+            registry: s.registry.clone(),
             timeout: left.max(Duration::from_secs(1)),
             deadline: s.doctor.deadline,
             progress: false,
@@ -405,7 +482,11 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
     if missing.is_empty() && broken.is_empty() {
         let mut x = mk(
             Status::Ok,
-            format!("the engine has runtime {list} and its binary exists"),
+            if names.len() == 1 {
+                format!("the engine has runtime {list}; its binary exists")
+            } else {
+                format!("the engine has runtimes {list}; their binaries exist")
+            },
         );
         x.details
             .push(format!("engine runtimes: {}", have.join(", ")));
@@ -415,16 +496,31 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
         let m: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         mk(
             Status::Error,
+            if m.len() == 1 {
+                format!(
+                    "the pipeline requires runtime {} but the engine does not have it",
+                    m[0]
+                )
+            } else {
+                format!(
+                    "the pipeline requires runtimes {} but the engine does not have them",
+                    m.join(", ")
+                )
+            },
+        )
+    } else if broken.len() == 1 {
+        mk(
+            Status::Error,
             format!(
-                "the pipeline requires runtime {} but the engine does not have it",
-                m.join(", ")
+                "runtime {} is registered but its binary does not exist",
+                broken[0]
             ),
         )
     } else {
         mk(
             Status::Error,
             format!(
-                "runtime {} is registered but its binary does not exist",
+                "runtimes {} are registered but their binaries do not exist",
                 broken.join(", ")
             ),
         )
@@ -437,12 +533,49 @@ pub fn require_runtime(f: &crate::facts::Facts, names: &[String]) -> Finding {
             have.join(", ")
         }
     ));
-    x.remediation = Some(checks::Remediation {
-        text: "Register the NVIDIA runtime with the engine (nvctk edits daemon.json safely and reloads it).".into(),
-        commands: vec!["sudo nvctk setup docker".into()],
-        docs: "docs/preflight.md".into(),
-    });
+    x.remediation = Some(runtime_fix(&missing, &broken));
     x
+}
+
+/// The fix for required runtimes the engine lacks (`missing`) or cannot run (`broken`):
+/// nvctk registers `nvidia` itself; any other runtime is the user's to register.
+fn runtime_fix(missing: &[&String], broken: &[String]) -> checks::Remediation {
+    let is_nvidia = |n: &str| n == crate::setup::daemon_json::DEFAULT_RUNTIME_NAME;
+    let nvidia = missing.iter().any(|n| is_nvidia(n)) || broken.iter().any(|n| is_nvidia(n));
+    let others_missing: Vec<&str> = missing
+        .iter()
+        .map(|n| n.as_str())
+        .filter(|n| !is_nvidia(n))
+        .collect();
+    let others_broken: Vec<&str> = broken
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !is_nvidia(n))
+        .collect();
+    let mut text: Vec<String> = Vec::new();
+    let mut commands: Vec<String> = Vec::new();
+    if nvidia {
+        text.push("Register the NVIDIA runtime with the engine (nvctk edits daemon.json safely and reloads it).".into());
+        commands.push("sudo nvctk setup docker".into());
+    }
+    for n in &others_missing {
+        text.push(format!(
+            "Register {n} in daemon.json `runtimes` (\"runtimes\": {{\"{n}\": {{\"path\": \"/path/to/its/binary\"}}}}), then restart or reload the engine."
+        ));
+    }
+    for n in &others_broken {
+        text.push(format!(
+            "Install the binary of runtime {n}, or correct its `path` in daemon.json `runtimes`, then restart or reload the engine."
+        ));
+    }
+    if !others_missing.is_empty() || !others_broken.is_empty() {
+        commands.push("sudo systemctl reload docker".into());
+    }
+    checks::Remediation {
+        text: text.join(" "),
+        commands,
+        docs: "docs/preflight.md#preflightrequire-runtime".into(),
+    }
 }
 
 #[cfg(test)]
@@ -455,6 +588,49 @@ mod tests {
         let e = validate_allow(&["docker.runtime".into()]).unwrap_err();
         assert!(e.contains("`--allow docker.runtime` names no check"), "{e}");
         assert!(e.contains("docker.runtime-missing"), "{e}");
+    }
+
+    #[test]
+    fn every_preflight_id_has_its_own_doc_section() {
+        for id in allowable_ids()
+            .iter()
+            .filter(|i| *i == REQUIRE_RUNTIME_ID || i.starts_with("api."))
+        {
+            let d = doc_section(id).unwrap_or_else(|| panic!("no section for {id}"));
+            assert!(d.starts_with(&format!("### {id}\n")), "{d}");
+            assert!(
+                !d.contains("\n## ") && d.matches("### ").count() == 1,
+                "{d}"
+            );
+        }
+        assert!(completion_ids().len() == allowable_ids().len());
+    }
+
+    #[test]
+    fn a_missing_runtime_other_than_nvidia_gets_its_own_fix() {
+        let missing = ["kata".to_string()];
+        let r = runtime_fix(&missing.iter().collect::<Vec<_>>(), &[]);
+        assert_eq!(
+            r.text,
+            "Register kata in daemon.json `runtimes` (\"runtimes\": {\"kata\": {\"path\": \"/path/to/its/binary\"}}), then restart or reload the engine."
+        );
+        assert_eq!(r.commands, vec!["sudo systemctl reload docker"]);
+        let both = ["nvidia".to_string(), "kata".to_string()];
+        let r = runtime_fix(&both.iter().collect::<Vec<_>>(), &[]);
+        assert!(
+            r.text.starts_with("Register the NVIDIA runtime"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("Register kata in daemon.json"),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            r.commands,
+            vec!["sudo nvctk setup docker", "sudo systemctl reload docker"]
+        );
     }
 
     #[test]
@@ -476,6 +652,10 @@ pub struct Flags {
     pub api: Option<String>,
     pub require_runtimes: Vec<String>,
     pub allow: Vec<String>,
+    pub mode: Option<gputest::Mode>,
+    pub image: Option<String>,
+    pub pull: Option<gputest::Pull>,
+    pub registry: Option<String>,
     pub timeout: Option<f64>,
     pub format: Format,
     pub config: Option<PathBuf>,
@@ -534,15 +714,38 @@ impl Settings {
             .or(file.timeout)
             .unwrap_or(DEFAULT_TIMEOUT_SECS);
         if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 86_400.0) {
-            let src = if flags.timeout.is_some() {
-                "--timeout".to_string()
-            } else {
-                from("timeout")
-            };
-            return Err(format!(
-                "{src} {timeout_secs} must be a number of seconds between 0 and 86400"
-            ));
+            return Err(match (&config_file, flags.timeout.is_some()) {
+                (Some(p), false) => format!(
+                    "`timeout = {timeout_secs}` in {}: must be more than 0 and at most 86400 seconds",
+                    p.display()
+                ),
+                _ => format!(
+                    "--timeout {timeout_secs} must be more than 0 and at most 86400 seconds"
+                ),
+            });
         }
+        let in_file = |key: &str, value: &str| match &config_file {
+            Some(p) => format!("`{key} = \"{value}\"` in {}", p.display()),
+            None => format!("`{key} = \"{value}\"`"),
+        };
+        let mode = match (flags.mode, &file.mode) {
+            (Some(m), _) => Some(m),
+            (None, Some(m)) => {
+                Some(gputest::Mode::parse(m).map_err(|e| format!("{}: {e}", in_file("mode", m)))?)
+            }
+            (None, None) => None,
+        };
+        let pull = match (flags.pull, &file.pull) {
+            (Some(p), _) => p,
+            (None, Some(p)) => {
+                gputest::Pull::parse(p).map_err(|e| format!("{}: {e}", in_file("pull", p)))?
+            }
+            (None, None) => gputest::Pull::Missing,
+        };
+        let nonempty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let image = nonempty(flags.image).or_else(|| nonempty(file.image.clone()));
+        let registry = nonempty(flags.registry).or_else(|| nonempty(file.registry.clone()));
         Ok(Settings {
             doctor: doctor::Settings {
                 snapshot: flags.snapshot,
@@ -558,6 +761,10 @@ impl Settings {
             apis,
             require_runtimes,
             allow,
+            mode,
+            image,
+            pull,
+            registry,
             timeout: Duration::from_secs_f64(timeout_secs),
             format: flags.format,
             step_summary: flags.step_summary,
@@ -579,26 +786,55 @@ pub fn render(s: &Settings, o: &Outcome) -> String {
     }
 }
 
-/// Side files: `--junit-file`, and the GitHub job summary. Returns warnings to print.
-pub fn write_side_files(s: &Settings, o: &Outcome) -> Result<Vec<String>, String> {
+/// The report of a job that could not finish (`--timeout`, Ctrl-C, nvctk's own failure):
+/// JUnit and GitHub carry one error with `reason`, so the CI system shows why. Human and
+/// JSON print nothing (the reason goes to stderr as `error:`).
+pub fn render_error(s: &Settings, reason: &str, seconds: f64) -> String {
+    use crate::report;
+    match s.format {
+        Format::Human | Format::Json => String::new(),
+        Format::Junit => report::junit::render_error(reason, seconds),
+        Format::Github => report::github::render_error(reason),
+    }
+}
+
+/// Side files of a job that could not finish: the `--junit-file` with one error, and the
+/// GitHub job summary. Errors name the file that could not be written.
+pub fn write_error_side_files(s: &Settings, reason: &str, seconds: f64) -> Result<(), String> {
+    if let Some(p) = &s.junit_file {
+        std::fs::write(p, crate::report::junit::render_error(reason, seconds))
+            .map_err(|e| format!("cannot write the JUnit report {}: {e}", p.display()))?;
+    }
+    if let (Format::Github, Some(p)) = (s.format, &s.step_summary) {
+        append_summary(p, &crate::report::github::summary_error(reason))?;
+    }
+    Ok(())
+}
+
+fn append_summary(p: &std::path::Path, text: &str) -> Result<(), String> {
     use std::io::Write;
-    let mut warnings = Vec::new();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| {
+            format!(
+                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}\nhint: make the file writable, or unset GITHUB_STEP_SUMMARY to skip the summary",
+                p.display()
+            )
+        })
+}
+
+/// Side files: `--junit-file`, and the GitHub job summary. A file that cannot be written is
+/// nvctk's failure (exit 2), named in the error.
+pub fn write_side_files(s: &Settings, o: &Outcome) -> Result<(), String> {
     if let Some(p) = &s.junit_file {
         std::fs::write(p, crate::report::junit::render(o))
             .map_err(|e| format!("cannot write the JUnit report {}: {e}", p.display()))?;
     }
     if let (Format::Github, Some(p)) = (s.format, &s.step_summary) {
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .and_then(|mut f| f.write_all(crate::report::github::summary(o).as_bytes()));
-        if let Err(e) = r {
-            warnings.push(format!(
-                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}",
-                p.display()
-            ));
-        }
+        append_summary(p, &crate::report::github::summary(o))?;
     }
-    Ok(warnings)
+    Ok(())
 }

@@ -69,7 +69,9 @@ fn opt_str(v: &Value) -> Option<String> {
 /// Reads one report. `file` names it in errors; `name` is the node.
 pub fn node(name: &str, file: &str, text: &str) -> Result<Node, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
-        format!("{file}: not JSON ({e}); expected `nvctk doctor --format json` output")
+        format!(
+            "{file}: not JSON ({e}); expected `nvctk doctor --format json` or `nvctk preflight --format json` output"
+        )
     })?;
     let v = if v["kind"] == "preflight" {
         &v["doctor"]
@@ -78,7 +80,7 @@ pub fn node(name: &str, file: &str, text: &str) -> Result<Node, String> {
     };
     if v["schema"] != 1 || !v["checks"].is_array() {
         return Err(format!(
-            "{file}: not an nvctk doctor report with schema 1 (from `nvctk doctor --format json`)"
+            "{file}: not an nvctk doctor report with schema 1 (from `nvctk doctor --format json`) or a preflight report that embeds one"
         ));
     }
     let mut problems = Vec::new();
@@ -112,9 +114,18 @@ pub fn node(name: &str, file: &str, text: &str) -> Result<Node, String> {
     })
 }
 
+/// A merge: the fleet, and the files found in folders that were skipped, each with why.
+pub struct Loaded {
+    pub fleet: Fleet,
+    /// `FILE: why` for each report in a folder that could not be read or is not a report.
+    pub skipped: Vec<String>,
+}
+
 /// Reads every file named (a folder stands for the `*.json` files in it) and merges them.
-pub fn load(paths: &[std::path::PathBuf]) -> Result<Fleet, String> {
-    let mut files = Vec::new();
+/// A file named on the command line must be a report (else Err); a bad file found in a
+/// folder is skipped and listed in `skipped`, so one broken node does not hide the fleet.
+pub fn load(paths: &[std::path::PathBuf]) -> Result<Loaded, String> {
+    let mut files: Vec<(std::path::PathBuf, bool)> = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut inside: Vec<_> = std::fs::read_dir(p)
@@ -124,25 +135,43 @@ pub fn load(paths: &[std::path::PathBuf]) -> Result<Fleet, String> {
                 .filter(|x| x.extension().is_some_and(|e| e == "json"))
                 .collect();
             inside.sort();
-            files.extend(inside);
+            files.extend(inside.into_iter().map(|f| (f, false)));
         } else {
-            files.push(p.clone());
+            files.push((p.clone(), true));
         }
     }
     if files.is_empty() {
         return Err("no reports given (expected FILE.json arguments, or folders of them)".into());
     }
     let mut nodes = Vec::new();
-    for f in &files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        let name = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| f.display().to_string());
-        nodes.push(node(&name, &f.display().to_string(), &text)?);
+    let mut skipped = Vec::new();
+    for (f, explicit) in &files {
+        let read = std::fs::read_to_string(f)
+            .map_err(|e| format!("cannot read {}: {e}", f.display()))
+            .and_then(|text| {
+                let name = f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| f.display().to_string());
+                node(&name, &f.display().to_string(), &text)
+            });
+        match read {
+            Ok(n) => nodes.push(n),
+            Err(e) if *explicit => return Err(e),
+            Err(e) => skipped.push(e),
+        }
     }
-    merge(nodes)
+    if nodes.is_empty() {
+        return Err(format!(
+            "none of the {} files could be merged:\n  {}",
+            skipped.len(),
+            skipped.join("\n  ")
+        ));
+    }
+    Ok(Loaded {
+        fleet: merge(nodes)?,
+        skipped,
+    })
 }
 
 pub fn merge(mut nodes: Vec<Node>) -> Result<Fleet, String> {

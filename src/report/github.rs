@@ -56,6 +56,22 @@ pub fn render(o: &Outcome) -> String {
     s
 }
 
+/// The report of a job that could not finish: one `::error` with the reason.
+pub fn render_error(reason: &str) -> String {
+    format!(
+        "::error title=nvctk preflight::{}\n",
+        escape_data(reason.trim_end())
+    )
+}
+
+/// The job summary of a job that could not finish.
+pub fn summary_error(reason: &str) -> String {
+    format!(
+        "## ❌ nvctk preflight could not finish\n\n{}\n\n",
+        md(reason.trim_end())
+    )
+}
+
 fn md(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

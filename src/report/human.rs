@@ -29,11 +29,30 @@ pub fn mark(status: Status) -> String {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+/// A warning or error the job's allow-list excuses (preflight): reported, not a failure.
+pub fn allowed_mark() -> String {
+    "[~]".cyan().to_string()
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn render(facts: &Facts, findings: &[Finding], opts: Options) -> String {
+    let mut s = render_checks(facts, findings, opts, &[]);
+    s.push_str(&closing(findings, opts));
+    s
+}
+
+/// The header and the checks grouped by area, without the closing counts. Findings whose
+/// id is in `allowed` (preflight's allow-list) are marked `[~]` and "allowed", and their
+/// details and fix are left to `-v`.
+pub fn render_checks(
+    facts: &Facts,
+    findings: &[Finding],
+    opts: Options,
+    allowed: &[String],
+) -> String {
     let mut s = String::new();
     let h = host_summary(facts);
     if !opts.quiet {
@@ -74,6 +93,21 @@ pub fn render(facts: &Facts, findings: &[Finding], opts: Options) -> String {
         }
         let _ = writeln!(s, "{}", title.bold());
         for f in shown {
+            if f.fires() && allowed.iter().any(|a| a == f.id) {
+                let _ = writeln!(
+                    s,
+                    "  {} {} {}",
+                    allowed_mark(),
+                    f.summary,
+                    format!("({}, allowed {})", f.id, f.status.as_str()).dimmed()
+                );
+                if opts.verbose {
+                    for d in &f.details {
+                        let _ = writeln!(s, "      {d}");
+                    }
+                }
+                continue;
+            }
             let summary = match f.status {
                 Status::Error | Status::Warn => {
                     format!("{} {}", f.summary, format!("({})", f.id).dimmed())
@@ -106,6 +140,12 @@ pub fn render(facts: &Facts, findings: &[Finding], opts: Options) -> String {
             }
         }
     }
+    s
+}
+
+/// Doctor's closing lines: the counts, and what they mean for this host.
+fn closing(findings: &[Finding], opts: Options) -> String {
+    let mut s = String::new();
     let c = counts(findings);
     let _ = writeln!(s);
     let tail = format!(

@@ -146,6 +146,36 @@ pub fn render(o: &Outcome) -> String {
     s
 }
 
+/// The report of a job that could not finish: one `<testcase>` with an `<error>` whose
+/// message is the reason's first line (the body has the whole text, hints included).
+pub fn render_error(reason: &str, seconds: f64) -> String {
+    let first = reason.lines().next().unwrap_or("nvctk preflight failed");
+    let kind = if reason.contains("(--timeout)") {
+        "timeout"
+    } else if reason.contains("interrupted") {
+        "interrupted"
+    } else {
+        "nvctk"
+    };
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"nvctk preflight\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\">"
+    );
+    let _ = writeln!(
+        s,
+        "  <testsuite name=\"preflight\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\">"
+    );
+    let _ = writeln!(
+        s,
+        "    <testcase classname=\"nvctk.preflight\" name=\"preflight\" time=\"{seconds:.3}\">\n      <error message=\"{}\" type=\"{kind}\">{}</error>\n    </testcase>",
+        escape(first),
+        text(reason)
+    );
+    s.push_str("  </testsuite>\n</testsuites>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape;

@@ -57,33 +57,45 @@ pub fn verdict_line(o: &Outcome, colour: bool) -> String {
 }
 
 pub fn render_human(o: &Outcome, opts: human::Options) -> String {
-    let doctor = human::render(&o.doctor.facts, &o.doctor.findings, opts);
-    // Requirements and API tests go with the checks, above doctor's closing counts.
-    let (body, tail) = match doctor.rfind("\n\n") {
-        Some(i) => doctor.split_at(i + 1),
-        None => (doctor.as_str(), ""),
-    };
-    let mut s = body.to_string();
+    let allowed: Vec<String> = o.allowed().iter().map(|i| i.id.clone()).collect();
+    let mut s = human::render_checks(&o.doctor.facts, &o.doctor.findings, opts, &allowed);
     for (kind, title) in [
         (Kind::Requirement, "Requirements"),
         (Kind::Api, "API tests"),
     ] {
-        let items: Vec<&Item> = o.items.iter().filter(|i| i.kind == kind).collect();
+        let items: Vec<&Item> = o
+            .items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .filter(|i| !opts.quiet || i.fails())
+            .collect();
         if items.is_empty() {
             continue;
         }
-        let _ = writeln!(s, "\n{}", title.bold());
+        if !(opts.quiet && s.is_empty()) {
+            s.push('\n');
+        }
+        let _ = writeln!(s, "{}", title.bold());
         for i in items {
-            if opts.quiet && !i.fires() {
-                continue;
+            if i.allowed {
+                let _ = writeln!(
+                    s,
+                    "  {} {} ({}, allowed {})",
+                    human::allowed_mark(),
+                    i.summary,
+                    i.id,
+                    i.status.as_str()
+                );
+            } else {
+                let _ = writeln!(s, "  {} {} ({})", mark(i.status), i.summary, i.id);
             }
-            let _ = writeln!(s, "  {} {} ({})", mark(i.status), i.summary, i.id);
-            if i.fires() || opts.verbose {
+            let problem = i.fails();
+            if problem || opts.verbose {
                 for d in &i.details {
                     let _ = writeln!(s, "      {d}");
                 }
             }
-            if i.fires() {
+            if problem {
                 if let Some(f) = &i.fix {
                     let _ = writeln!(s, "      {} {f}", "fix:".bold());
                 }
@@ -93,7 +105,7 @@ pub fn render_human(o: &Outcome, opts: human::Options) -> String {
             }
         }
     }
-    s.push_str(tail);
+    s.push_str(&counts_line(o, opts));
     s.push_str(&verdict_line(o, true));
     if !o.failures().is_empty() {
         let warn_only = o.failures().iter().all(|i| i.status == Status::Warn);
@@ -106,6 +118,61 @@ pub fn render_human(o: &Outcome, opts: human::Options) -> String {
             } else {
                 "`nvctk explain ID` gives the full explanation and fix for each check"
             }
+        );
+    }
+    s
+}
+
+/// Counts over everything the job judged (checks, requirements, API tests); allowed
+/// findings are counted as allowed, not as errors or warnings.
+fn counts_line(o: &Outcome, opts: human::Options) -> String {
+    let n = |f: &dyn Fn(&Item) -> bool| o.items.iter().filter(|i| f(i)).count();
+    let errors = n(&|i| i.fails() && i.status == Status::Error);
+    let warnings = n(&|i| i.fails() && i.status == Status::Warn);
+    let allowed = n(&|i| i.fires() && i.allowed);
+    let skipped = n(&|i| i.status == Status::Skip);
+    let mut head: Vec<String> = Vec::new();
+    if errors > 0 {
+        head.push(
+            human::plural(errors, "error", "errors")
+                .red()
+                .bold()
+                .to_string(),
+        );
+    }
+    if warnings > 0 {
+        head.push(
+            human::plural(warnings, "warning", "warnings")
+                .yellow()
+                .bold()
+                .to_string(),
+        );
+    }
+    if allowed > 0 {
+        head.push(format!("{allowed} allowed").cyan().to_string());
+    }
+    let tail = format!(
+        "{} ok, {}, {}{}",
+        n(&|i| i.status == Status::Ok),
+        human::plural(n(&|i| i.status == Status::Info), "note", "notes"),
+        human::plural(skipped, "skipped", "skipped"),
+        if opts.verbose || skipped == 0 {
+            ""
+        } else {
+            " (-v shows why)"
+        }
+    );
+    let mut s = String::from("\n");
+    if head.is_empty() {
+        let _ = writeln!(s, "{}", tail.dimmed());
+    } else {
+        let _ = writeln!(s, "{} · {}", head.join(", "), tail.dimmed());
+    }
+    if errors > 0 {
+        let _ = writeln!(
+            s,
+            "{}",
+            "GPU containers will not work on this host until the errors above are fixed.".dimmed()
         );
     }
     s
