@@ -90,21 +90,32 @@ pub enum Color {
 pub enum Command {
     /// Inspect this host (or a snapshot) and explain what stops GPU containers
     Doctor(DoctorArgs),
-    /// Record what doctor reads, redacted, to attach to a bug report
-    #[command(subcommand)]
-    Snapshot(SnapshotCmd),
     /// Make an engine GPU-ready: register the nvidia runtime safely and reversibly
     #[command(subcommand)]
     Setup(SetupCmd),
+    /// Prove the GPU works in containers: one short container per API, judged by its output
+    Test(TestArgs),
     /// The CI job: doctor plus required runtimes and API tests, strict and time-bounded
     ///
     /// Any warning or error fails unless allowed (--allow, .nvctk.toml). Reports as human
     /// text, JSON, JUnit XML or GitHub annotations with a job summary.
     #[command(after_help = PREFLIGHT_HELP)]
     Preflight(PreflightArgs),
+    /// Record what doctor reads, redacted, to attach to a bug report
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
     /// Work with saved reports
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Print the long explanation and fix for one check id
+    Explain {
+        /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
+        #[arg(value_parser = CheckIds, hide_possible_values = true)]
+        id: Option<String>,
+        /// List every check id
+        #[arg(long)]
+        list: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -115,17 +126,6 @@ pub enum Command {
         /// Write nvctk.1 and nvctk-COMMAND.1 pages here instead of printing nvctk.1
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
-    },
-    /// Prove the GPU works in containers: one short container per API, judged by its output
-    Test(TestArgs),
-    /// Print the long explanation and fix for one check id
-    Explain {
-        /// A check id, e.g. docker.runtime-missing; `nvctk explain --list` shows all
-        #[arg(value_parser = CheckIds, hide_possible_values = true)]
-        id: Option<String>,
-        /// List every check id
-        #[arg(long)]
-        list: bool,
     },
 }
 

@@ -148,17 +148,16 @@ fn closing(findings: &[Finding], opts: Options) -> String {
     let mut s = String::new();
     let c = counts(findings);
     let _ = writeln!(s);
-    let tail = format!(
-        "{} ok, {}, {}{}",
-        c.ok,
-        plural(c.info, "note", "notes"),
-        plural(c.skip, "skipped", "skipped"),
-        if opts.verbose || c.skip == 0 {
-            ""
-        } else {
-            " (-v shows why)"
-        }
-    );
+    // Only the counts that say something: "0 notes" is noise.
+    let mut parts = vec![format!("{} ok", c.ok)];
+    if c.info > 0 {
+        parts.push(plural(c.info, "note", "notes"));
+    }
+    if c.skip > 0 {
+        let why = if opts.verbose { "" } else { " (-v shows why)" };
+        parts.push(format!("{} skipped{why}", c.skip));
+    }
+    let tail = parts.join(", ");
     if c.error > 0 || c.warn > 0 {
         let head = match (c.error, c.warn) {
             (0, w) => plural(w, "warning", "warnings").yellow().bold().to_string(),
