@@ -32,7 +32,7 @@ impl Redactor {
         for (w, r) in &self.words {
             s = replace_word(&s, w, r);
         }
-        redact_gpu_uuids(&redact_ipv4(&s))
+        redact_gpu_uuids(&redact_ipv6(&redact_ipv4(&s)))
     }
 }
 
@@ -112,6 +112,50 @@ pub fn redact_ipv4(s: &str) -> String {
     out
 }
 
+/// IPv6 addresses (a `::` or seven colons between 1–4 digit hex groups) become the
+/// documentation prefix; loopback `::1` and times such as 09:35:42 stay.
+pub fn redact_ipv6(s: &str) -> String {
+    let is_part = |c: char| c.is_ascii_hexdigit() || c == ':';
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        let prev_ok = i == 0
+            || !(chars[i - 1].1.is_ascii_alphanumeric()
+                || matches!(chars[i - 1].1, '.' | '_' | '-'));
+        if is_part(c) && prev_ok {
+            let mut j = i;
+            while j < chars.len() && is_part(chars[j].1) {
+                j += 1;
+            }
+            let end = chars.get(j).map(|(b, _)| *b).unwrap_or(s.len());
+            let next_ok = !chars
+                .get(j)
+                .is_some_and(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+            let run = &s[start..end];
+            let groups_ok = run.split(':').all(|g| g.len() <= 4);
+            let colons = run.matches(':').count();
+            let looks_v6 = (run.contains("::") && colons >= 2 || colons == 7)
+                && groups_ok
+                && run.chars().any(|c| c.is_ascii_hexdigit())
+                && run != "::1";
+            // An address followed by `.` may be IPv4-mapped (::ffff:192.0.2.0): take it too.
+            if looks_v6 && next_ok {
+                out.push_str("2001:db8::");
+                i = j;
+                continue;
+            }
+            out.push_str(run);
+            i = j.max(i + 1);
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// `GPU-` followed by a UUID (8-4-4-4-12 hex) becomes `GPU-redacted`; MIG ids likewise.
 pub fn redact_gpu_uuids(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -156,6 +200,25 @@ mod tests {
             redact_ipv4("ebtables (<< 2.0.10.4+dfsg)"),
             "ebtables (<< 2.0.10.4+dfsg)"
         );
+    }
+
+    #[test]
+    fn ipv6_goes_times_and_loopback_stay() {
+        assert_eq!(
+            redact_ipv6("addr fe80::1c2b:3aff:fe4d:5e6f/64"),
+            "addr 2001:db8::/64"
+        );
+        assert_eq!(
+            redact_ipv6("2a02:0c7f:dc9a:5a00:1234:5678:9abc:def0"),
+            "2001:db8::"
+        );
+        assert_eq!(redact_ipv6("[fd00::5]:2375"), "[2001:db8::]:2375");
+        assert_eq!(
+            redact_ipv6("Fri May 31 09:35:42 UTC 2024"),
+            "Fri May 31 09:35:42 UTC 2024"
+        );
+        assert_eq!(redact_ipv6("listen ::1 and ::"), "listen ::1 and ::");
+        assert_eq!(redact_ipv6("sha256:abcd"), "sha256:abcd");
     }
 
     #[test]
