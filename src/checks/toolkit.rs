@@ -220,13 +220,11 @@ fn cdi(f: &Facts) -> Vec<Finding> {
         let mut finding = Finding::fire(
             "cdi.spec-stale",
             format!(
-                "{} names {} host path{} that no longer exist (driver upgraded since it was generated)",
+                "{} names {} (the driver changed since it was generated)",
                 spec.path,
-                sum.missing_paths.len(),
-                if sum.missing_paths.len() == 1 {
-                    ""
-                } else {
-                    "s"
+                match sum.missing_paths.len() {
+                    1 => "a host path that no longer exists".to_string(),
+                    n => format!("{n} host paths that no longer exist"),
                 }
             ),
         );

@@ -45,10 +45,19 @@ pub fn parse_daemon_json(text: &str) -> Result<Value, ParseError> {
             column: 1,
             message: "the top level must be a JSON object ({ … })".into(),
         }),
-        Err(e) => Err(ParseError {
-            line: e.line().max(1),
-            column: e.column().max(1),
-            message: json_error_words(&e, body),
+        // The setup editor's scanner words syntax errors better ("after the value of
+        // \"dns\" … is a `,` missing?"); serde's own words are the fallback.
+        Err(e) => Err(match crate::setup::daemon_json::validate(body.as_bytes()) {
+            Err(v) => ParseError {
+                line: v.line,
+                column: v.column,
+                message: v.message,
+            },
+            Ok(()) => ParseError {
+                line: e.line().max(1),
+                column: e.column().max(1),
+                message: json_error_words(&e, body),
+            },
         }),
     }
 }
@@ -162,7 +171,10 @@ mod tests {
         let text = "{\n    \"dns\" : [\"192.0.2.1\"]\n    \"runtimes\": { \"nvidia\": { \"path\": \"nvidia-container-runtime\", \"runtimeArgs\": [] } }\n}\n";
         let e = parse_daemon_json(text).unwrap_err();
         assert_eq!((e.line, e.column), (3, 5));
-        assert_eq!(e.message, "expected `,` or `}`");
+        assert_eq!(
+            e.message,
+            "expected `,` or `}` after the value of \"dns\", found `\"` (is a `,` missing?)"
+        );
     }
 
     #[test]
@@ -170,9 +182,11 @@ mod tests {
         let e = parse_daemon_json("{\n  // mirror\n  \"debug\": true\n}\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("no comments"), "{}", e.message);
+        // The comma itself is the place to fix.
         let e = parse_daemon_json("{\n  \"debug\": true,\n}\n").unwrap_err();
-        assert_eq!(e.line, 3);
-        assert!(e.message.contains("trailing comma"), "{}", e.message);
+        assert_eq!(e.line, 2);
+        assert_eq!((e.line, e.column), (2, 16));
+        assert!(e.message.ends_with("remove this comma"), "{}", e.message);
     }
 
     #[test]
