@@ -544,3 +544,45 @@ fn a_stopped_engine_elsewhere_is_not_configured_blind() {
         "the system file was touched"
     );
 }
+
+/// `--undo` after the file was edited by hand: restoring the backup would drop those edits,
+/// so only what nvctk added is taken out.
+#[test]
+fn undo_keeps_hand_edits_made_since_the_change() {
+    if !dockerd_available() {
+        return;
+    }
+    let d = Dockerd::start(ORIGINAL);
+    let r = Restarter::new(&d);
+    let shim = common::write_runtime_shim(d.dir.path());
+    let shim_s = shim.to_string_lossy().into_owned();
+    let out = setup(&d, &["--runtime-path", &shim_s]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    // The admin adds a setting by hand.
+    let edited =
+        std::fs::read_to_string(&d.config)
+            .unwrap()
+            .replacen('{', "{\n  \"debug\": true,", 1);
+    std::fs::write(&d.config, &edited).unwrap();
+
+    let out = nvctk()
+        .env("DOCKER_HOST", d.host())
+        .env("NVCTK_RESTART_COMMAND", &r.script)
+        .args(["setup", "docker", "--undo", "--yes", "--timeout", "60"])
+        .output()
+        .expect("run");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("was edited since nvctk's change"),
+        "{stderr}"
+    );
+    let now: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&d.config).unwrap()).unwrap();
+    assert_eq!(now["debug"], true, "the hand edit stays");
+    assert!(
+        now.get("runtimes").is_none(),
+        "nvctk's runtime is gone: {now}"
+    );
+    assert!(!runtimes(&d.info()).contains(&"nvidia".to_string()));
+}

@@ -291,6 +291,37 @@ enum Action {
     Remove,
 }
 
+/// What `--undo` does: restore the newest backup, unless the file was edited by hand since
+/// nvctk's change (then only nvctk's runtime is taken out, so those edits stay). The second
+/// value names the backup that was passed over.
+fn undo_action(s: &Settings, target: &Path, current: Option<&[u8]>) -> (Action, Option<PathBuf>) {
+    let Some(backup) = apply::backups(target).pop() else {
+        return (Action::Remove, None);
+    };
+    let Ok(before) = std::fs::read(&backup) else {
+        return (Action::Restore(backup), None);
+    };
+    let without_nvctk = |text: &[u8]| {
+        daemon_json::plan(
+            text,
+            &Op::Remove {
+                runtime_name: s.runtime_name.clone(),
+                reset_default: true,
+            },
+        )
+        .ok()
+        .map(|p| p.new_text)
+    };
+    // Outside nvctk's own keys, the file should still be what the backup holds.
+    match (
+        without_nvctk(current.unwrap_or(b"")),
+        without_nvctk(&before),
+    ) {
+        (Some(now), Some(then)) if now != then => (Action::Remove, Some(backup)),
+        _ => (Action::Restore(backup), None),
+    }
+}
+
 fn read_file(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
@@ -427,10 +458,15 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
     };
 
     let mut action = if s.undo {
-        match apply::backups(&target).pop() {
-            Some(b) => Action::Restore(b),
-            None => Action::Remove,
+        let (a, edited) = undo_action(s, &target, old.as_deref());
+        if let Some(b) = edited {
+            out.warn(&format!(
+                "{} was edited since nvctk's change; restoring {} would lose those edits, so nvctk removes only what it adds (the backup stays)",
+                loc.path,
+                b.display()
+            ));
         }
+        a
     } else {
         Action::Add(want)
     };
@@ -438,7 +474,7 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
         Ok(c) => c,
         Err(e) => return Ok(refuse_edit(out, &loc.path, &e)),
     };
-    if let Action::Remove = action {
+    if let (Action::Remove, true) = (&action, apply::backups(&target).is_empty()) {
         out.info(&format!(
             "no nvctk backup of {} found; removing only the `{}` runtime nvctk adds (and default-runtime if it names it)",
             loc.path, s.runtime_name
@@ -556,10 +592,8 @@ fn run(s: &Settings, out: &mut Out) -> Result<i32, String> {
         // Another nvctk may have written while we waited: plan again on what is there now,
         // and an undo takes the newest backup as it is now, not as it was before the lock.
         if s.undo {
-            action = match apply::backups(&target).pop() {
-                Some(b) => Action::Restore(b),
-                None => Action::Remove,
-            };
+            let current = read_file(&target).ok().flatten();
+            action = undo_action(s, &target, current.as_deref()).0;
         }
         let now =
             read_file(&target).map_err(|e| format!("cannot read {}: {e}", target.display()))?;
