@@ -239,6 +239,17 @@ pub struct WantedCuda {
     pub from: String,
 }
 
+/// Whether an Engine API /info body says the engine runs rootless.
+pub fn info_is_rootless(info: &Value) -> bool {
+    info.get("SecurityOptions")
+        .and_then(|v| v.as_array())
+        .is_some_and(|opts| {
+            opts.iter()
+                .filter_map(|o| o.as_str())
+                .any(|o| o.split(',').any(|p| p == "name=rootless"))
+        })
+}
+
 impl Facts {
     pub fn engine(&self) -> Option<&Engine> {
         self.docker.engine.as_ref().and_then(|e| e.ok())
@@ -253,14 +264,25 @@ impl Facts {
             .is_some_and(|s| s.contains("Docker Desktop"))
     }
     pub fn engine_rootless(&self) -> bool {
-        self.engine()
-            .and_then(|e| e.info.get("SecurityOptions"))
-            .and_then(|v| v.as_array())
-            .is_some_and(|opts| {
-                opts.iter()
-                    .filter_map(|o| o.as_str())
-                    .any(|o| o.split(',').any(|p| p == "name=rootless"))
-            })
+        self.engine().is_some_and(|e| info_is_rootless(&e.info))
+    }
+    /// Toolkit binaries or packages were found.
+    pub fn toolkit_installed(&self) -> bool {
+        !self.toolkit.binaries.is_empty() || !self.toolkit.packages.is_empty()
+    }
+    /// `[nvidia-container-cli] no-cgroups` from a parsable config.toml (absent = false);
+    /// None when there is no parsable config.toml.
+    pub fn toolkit_no_cgroups(&self) -> Option<bool> {
+        let v = self.toolkit.config.as_ref()?.parsed.ok()?;
+        Some(
+            v.pointer("/nvidia-container-cli/no-cgroups")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false),
+        )
+    }
+    /// The parsed daemon.json the engine reads, when it exists and parses.
+    pub fn daemon_json(&self) -> Option<&Value> {
+        self.docker.daemon_json.as_ref().and_then(|c| c.parsed.ok())
     }
     pub fn engine_runtimes(&self) -> Vec<String> {
         self.engine()

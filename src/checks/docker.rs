@@ -347,10 +347,6 @@ fn daemon_json_not_applied(f: &Facts) -> Finding {
         })
 }
 
-fn toolkit_present(f: &Facts) -> bool {
-    !f.toolkit.binaries.is_empty() || !f.toolkit.packages.is_empty()
-}
-
 fn runtime_missing(f: &Facts, pending: bool) -> Finding {
     let id = "docker.runtime-missing";
     if f.is_docker_desktop() {
@@ -380,7 +376,7 @@ fn runtime_missing(f: &Facts, pending: bool) -> Finding {
                 ["sudo snap refresh docker", "sudo snap restart docker"],
             );
     }
-    if !toolkit_present(f) {
+    if !f.toolkit_installed() {
         return Finding::skip(
             id,
             "the NVIDIA Container Toolkit is not installed; see toolkit.not-installed",
@@ -451,10 +447,7 @@ fn default_runtime(f: &Facts) -> Finding {
     let id = "docker.default-runtime-nvidia";
     let engine = f.info_str("DefaultRuntime");
     let file = f
-        .docker
-        .daemon_json
-        .as_ref()
-        .and_then(|c| c.parsed.ok())
+        .daemon_json()
         .and_then(|v| v.get("default-runtime"))
         .and_then(|v| v.as_str());
     let is_nvidia = engine == Some("nvidia") || (file == Some("nvidia") && !f.is_docker_desktop());
@@ -629,16 +622,6 @@ fn snap(f: &Facts) -> Finding {
         )
 }
 
-fn no_cgroups(f: &Facts) -> Option<bool> {
-    let cfg = f.toolkit.config.as_ref()?;
-    let v = cfg.parsed.ok()?;
-    Some(
-        v.pointer("/nvidia-container-cli/no-cgroups")
-            .and_then(|b| b.as_bool())
-            .unwrap_or(false),
-    )
-}
-
 fn rootless(f: &Facts) -> Finding {
     let id = "docker.rootless-needs-no-cgroups";
     if f.engine().is_none() {
@@ -647,10 +630,10 @@ fn rootless(f: &Facts) -> Finding {
     if !f.engine_rootless() {
         return Finding::skip(id, "the engine is rootful");
     }
-    if !toolkit_present(f) {
+    if !f.toolkit_installed() {
         return Finding::skip(id, "the toolkit is not installed");
     }
-    match (&f.toolkit.config, no_cgroups(f)) {
+    match (&f.toolkit.config, f.toolkit_no_cgroups()) {
         (Some(c), None) => Finding::skip(id, format!("{} does not parse", c.path)),
         (_, Some(true)) => Finding::ok(id, "rootless engine with no-cgroups = true"),
         _ => Finding::fire(

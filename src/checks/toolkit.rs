@@ -32,16 +32,12 @@ pub fn toolkit_version(f: &Facts) -> Option<String> {
         })
 }
 
-fn installed(f: &Facts) -> bool {
-    !f.toolkit.binaries.is_empty() || !f.toolkit.packages.is_empty()
-}
-
 fn not_installed(f: &Facts, no_gpu: bool, wsl1: bool) -> Finding {
     let id = "toolkit.not-installed";
     if f.is_docker_desktop() {
         return Finding::skip(id, "Docker Desktop needs no toolkit inside the distro");
     }
-    if installed(f) {
+    if f.toolkit_installed() {
         let v = toolkit_version(f)
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
@@ -70,7 +66,7 @@ fn not_installed(f: &Facts, no_gpu: bool, wsl1: bool) -> Finding {
 
 fn vulnerable(f: &Facts, req: &Requirements) -> Finding {
     let id = "toolkit.vulnerable";
-    if !installed(f) {
+    if !f.toolkit_installed() {
         return Finding::skip(id, "the toolkit is not installed");
     }
     let Some(raw) = toolkit_version(f) else {
@@ -123,7 +119,7 @@ fn vulnerable(f: &Facts, req: &Requirements) -> Finding {
 fn config_invalid(f: &Facts) -> Finding {
     let id = "toolkit.config-invalid";
     match &f.toolkit.config {
-        None if installed(f) => Finding::ok(id, "no config.toml (toolkit defaults)"),
+        None if f.toolkit_installed() => Finding::ok(id, "no config.toml (toolkit defaults)"),
         None => Finding::skip(id, "the toolkit is not installed"),
         Some(c) => match c.parsed.ok() {
             Some(_) => Finding::ok(id, format!("{} parses", c.path)),
@@ -139,13 +135,9 @@ fn config_invalid(f: &Facts) -> Finding {
 
 fn no_cgroups_rootful(f: &Facts) -> Finding {
     let id = "toolkit.no-cgroups-on-rootful";
-    let Some(v) = f.toolkit.config.as_ref().and_then(|c| c.parsed.ok()) else {
+    let Some(no_cgroups) = f.toolkit_no_cgroups() else {
         return Finding::skip(id, "no parsable config.toml");
     };
-    let no_cgroups = v
-        .pointer("/nvidia-container-cli/no-cgroups")
-        .and_then(|b| b.as_bool())
-        .unwrap_or(false);
     if !no_cgroups {
         return Finding::ok(id, "no-cgroups = false");
     }

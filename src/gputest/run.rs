@@ -350,7 +350,10 @@ fn resolve_tag(
 }
 
 fn ensure_image(eng: &Engines, image: &str, s: &Settings) -> Result<(), String> {
-    let present = eng.short.get_json(&format!("/images/{image}/json")).is_ok();
+    let present = eng
+        .short
+        .get_json(&crate::host::docker::image_inspect_path(image))
+        .is_ok();
     match (s.pull, present) {
         (Pull::Never, true) | (Pull::Missing, true) => return Ok(()),
         (Pull::Never, false) => {

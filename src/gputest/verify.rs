@@ -362,7 +362,11 @@ pub fn known_failure(text: &str, facts: &Facts) -> Option<Judgement> {
         );
     }
     if t.contains("unknown or invalid runtime name") || t.contains("Unknown runtime specified") {
-        let declared = daemon_json_declares_nvidia(facts);
+        let declared = facts
+            .daemon_json()
+            .and_then(|v| v.get("runtimes"))
+            .and_then(|r| r.get("nvidia"))
+            .is_some();
         let (id, fix) = if declared {
             (
                 "docker.daemon-json-not-applied",
@@ -406,7 +410,8 @@ pub fn known_failure(text: &str, facts: &Facts) -> Option<Judgement> {
         );
     }
     if t.contains("Failed to initialize NVML: Unknown Error") {
-        let rootful_no_cgroups = !facts.engine_rootless() && toolkit_no_cgroups(facts);
+        let rootful_no_cgroups =
+            !facts.engine_rootless() && facts.toolkit_no_cgroups() == Some(true);
         let (id, fix) = if rootful_no_cgroups {
             (
                 "toolkit.no-cgroups-on-rootful",
@@ -469,28 +474,6 @@ fn first_line_with(text: &str, needle: &str) -> String {
         .unwrap_or(text)
         .trim()
         .to_string()
-}
-
-fn daemon_json_declares_nvidia(facts: &Facts) -> bool {
-    facts
-        .docker
-        .daemon_json
-        .as_ref()
-        .and_then(|c| c.parsed.ok())
-        .and_then(|v| v.get("runtimes"))
-        .and_then(|r| r.get("nvidia"))
-        .is_some()
-}
-
-fn toolkit_no_cgroups(facts: &Facts) -> bool {
-    facts
-        .toolkit
-        .config
-        .as_ref()
-        .and_then(|c| c.parsed.ok())
-        .and_then(|v| v.pointer("/nvidia-container-cli/no-cgroups"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -312,6 +312,22 @@ impl LiveEngine {
     }
 }
 
+/// `GET /images/{ref}/json` for an image reference. The reference goes into a URL path:
+/// `/` and `:` stay (the engine expects them), and nothing may read as a query or fragment.
+pub fn image_inspect_path(reference: &str) -> String {
+    let escaped: String = reference
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_string(),
+            '?' => "%3F".to_string(),
+            '#' => "%23".to_string(),
+            ' ' => "%20".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("/images/{escaped}/json")
+}
+
 /// The Engine API's error bodies are `{"message": "..."}`.
 pub fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)

@@ -324,8 +324,7 @@ pub fn gather(
         .engine
         .as_ref()
         .and_then(|e| e.ok())
-        .and_then(|e| e.info.get("SecurityOptions"))
-        .is_some_and(|o| o.to_string().contains("name=rootless"));
+        .is_some_and(|e| crate::facts::info_is_rootless(&e.info));
     let config_flag = d
         .dockerd_flags
         .iter()
@@ -435,18 +434,10 @@ pub fn upstream_version(deb: &str) -> String {
 
 /// NVIDIA_REQUIRE_CUDA from a local image's environment (`--image`).
 fn image_require_cuda(host: &Host, reference: &str) -> Probed<Option<String>> {
-    // The reference goes into a URL path: keep it from being read as a query or a climb.
-    let escaped: String = reference
-        .chars()
-        .map(|c| match c {
-            '%' => "%25".to_string(),
-            '?' => "%3F".to_string(),
-            '#' => "%23".to_string(),
-            ' ' => "%20".to_string(),
-            c => c.to_string(),
-        })
-        .collect();
-    match host.engine.get_json(&format!("/images/{escaped}/json")) {
+    match host
+        .engine
+        .get_json(&crate::host::docker::image_inspect_path(reference))
+    {
         Ok(v) => {
             let env: Vec<&str> = v
                 .pointer("/Config/Env")
